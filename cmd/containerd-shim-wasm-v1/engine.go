@@ -1,0 +1,26 @@
+package main
+
+import (
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/wasmexec"
+)
+
+// wasmEngine is the seam between the shim's task child and wasmtime.
+type wasmEngine struct{}
+
+func (wasmEngine) Prepare(s taskchild.Spec) (taskchild.Program, error) {
+	cfg := wasmexec.Config{
+		ModulePath: s.ModulePath,
+		Args:       s.Args,
+		Env:        s.Env,
+		Entrypoint: s.Entrypoint,
+	}
+	for _, p := range s.Preopens {
+		cfg.Preopens = append(cfg.Preopens, wasmexec.Preopen{HostPath: p.HostPath, GuestPath: p.GuestPath, ReadOnly: p.ReadOnly})
+	}
+	prog, err := wasmexec.Prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return prog, nil
+}

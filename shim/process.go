@@ -1,0 +1,141 @@
+package shim
+
+import (
+	"context"
+	"errors"
+	"os"
+	"fmt"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/containerd/errdefs"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
+)
+
+// processState is where a task or exec is in its life. The only moves are
+// created -> running -> stopped and created -> stopped.
+type processState int
+
+const (
+	stateCreated processState = iota
+	stateRunning
+	stateStopped
+)
+
+func (s processState) String() string {
+	return [...]string{"created", "running", "stopped"}[s]
+}
+
+// process is a task's init process or one exec: a task child and its IO.
+type process struct {
+	id    string // exec id; "" for the init process
+	pid   int
+	stdio stdio
+	io    *processIO
+	child *taskchild.Child
+
+	// exited is closed when the process has stopped and its output is
+	// flushed; after that exitStatus and exitedAt no longer change.
+	exited chan struct{}
+
+	mu         sync.Mutex // guards state, exitStatus, exitedAt
+	state      processState
+	exitStatus int
+	exitedAt   time.Time
+}
+
+// newProcess spawns a task child and returns once its module is ready to
+// run, or with the reason it is not.
+func newProcess(ctx context.Context, id string, opts taskchild.Options, s stdio) (*process, error) {
+	pio, err := openIO(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	opts.Stdin, opts.Stdout, opts.Stderr = pio.child[0], pio.child[1], pio.child[2]
+	opts.Terminal = s.terminal
+	child, err := taskchild.Spawn(ctx, opts)
+	pio.closeChildEnds()
+	if err != nil {
+		pio.waitOutput()
+		pio.close()
+		return nil, err
+	}
+	return &process{id: id, pid: child.Pid(), stdio: s, io: pio, child: child, exited: make(chan struct{})}, nil
+}
+
+// start lets the module run; onStarted runs under the process lock so
+// that its start event is queued before the exit event can be.
+func (p *process) start(onStarted func()) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state != stateCreated {
+		return fmt.Errorf("cannot start a %s process: %w", p.state, errdefs.ErrFailedPrecondition)
+	}
+	if err := p.child.Start(); err != nil {
+		return err
+	}
+	p.state = stateRunning
+	onStarted()
+	return nil
+}
+
+// monitor reaps the child, waits for its output to be delivered, and then
+// records the exit; onExited runs under the process lock.
+func (p *process) monitor(onExited func(status int, at time.Time)) {
+	status := p.child.Wait()
+	p.io.waitOutput()
+	p.io.close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.state, p.exitStatus, p.exitedAt = stateStopped, status, time.Now()
+	onExited(status, p.exitedAt)
+	close(p.exited)
+}
+
+func (p *process) kill(sig syscall.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state == stateStopped {
+		return fmt.Errorf("process %d already finished: %w", p.pid, errdefs.ErrNotFound)
+	}
+	if err := p.child.Signal(sig); errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("process %d already finished: %w", p.pid, errdefs.ErrNotFound)
+	} else if err != nil {
+		return fmt.Errorf("signal process %d: %w", p.pid, err)
+	}
+	return nil
+}
+
+// wait blocks until the process has stopped.
+func (p *process) wait(ctx context.Context) error {
+	select {
+	case <-p.exited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// snapshot is a consistent copy of the changing fields.
+type snapshot struct {
+	state      processState
+	exitStatus int
+	exitedAt   time.Time
+}
+
+func (p *process) snapshot() snapshot {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return snapshot{p.state, p.exitStatus, p.exitedAt}
+}
+
+// destroy kills a process that will never run (deleted before Start, or a
+// shim shutting down) and waits until it is reaped.
+func (p *process) destroy(ctx context.Context) error {
+	if p.snapshot().state != stateStopped {
+		_ = p.child.Signal(syscall.SIGKILL)
+	}
+	return p.wait(ctx)
+}

@@ -1,0 +1,357 @@
+package shim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	eventstypes "github.com/containerd/containerd/api/events"
+	taskapi "github.com/containerd/containerd/api/runtime/task/v2"
+	"github.com/containerd/containerd/api/types/runc/options"
+	"github.com/containerd/containerd/api/types/task"
+	"github.com/containerd/containerd/v2/core/runtime"
+	"github.com/containerd/containerd/v2/pkg/protobuf"
+	ptypes "github.com/containerd/containerd/v2/pkg/protobuf/types"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/log"
+	"github.com/containerd/typeurl/v2"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+var _ taskapi.TTRPCTaskService = (*service)(nil)
+
+// service is the task API. Errors are returned as errdefs classes and
+// converted to ttrpc status once, by the server's interceptor.
+type service struct {
+	events   *eventQueue
+	shutdown func()
+
+	mu         sync.Mutex // guards containers
+	containers map[string]*container
+}
+
+func newService(events *eventQueue, shutdown func()) *service {
+	return &service{events: events, shutdown: shutdown, containers: map[string]*container{}}
+}
+
+func (s *service) container(id string) (*container, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.containers[id]
+	if !ok {
+		return nil, fmt.Errorf("task %s: %w", id, errdefs.ErrNotFound)
+	}
+	return c, nil
+}
+
+func (s *service) process(id, execID string) (*container, *process, error) {
+	c, err := s.container(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := c.process(execID)
+	return c, p, err
+}
+
+func (s *service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (*taskapi.CreateTaskResponse, error) {
+	if r.Checkpoint != "" {
+		return nil, fmt.Errorf("checkpoint restore: %w", errdefs.ErrNotImplemented)
+	}
+	s.mu.Lock()
+	_, exists := s.containers[r.ID]
+	s.mu.Unlock()
+	if exists {
+		return nil, fmt.Errorf("task %s: %w", r.ID, errdefs.ErrAlreadyExists)
+	}
+	c, err := createContainer(ctx, r.ID, r.Bundle, r.Rootfs, stdio{r.Stdin, r.Stdout, r.Stderr, r.Terminal})
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.containers[r.ID] = c
+	s.mu.Unlock()
+	go c.init.monitor(s.onExit(c, c.init))
+	s.events.send(runtime.TaskCreateEventTopic, &eventstypes.TaskCreate{
+		ContainerID: r.ID,
+		Bundle:      r.Bundle,
+		Rootfs:      r.Rootfs,
+		IO:          &eventstypes.TaskIO{Stdin: r.Stdin, Stdout: r.Stdout, Stderr: r.Stderr, Terminal: r.Terminal},
+		Pid:         uint32(c.init.pid),
+	})
+	return &taskapi.CreateTaskResponse{Pid: uint32(c.init.pid)}, nil
+}
+
+// onExit records how a process ended and tells containerd.
+func (s *service) onExit(c *container, p *process) func(int, time.Time) {
+	return func(status int, at time.Time) {
+		id := c.id
+		if p.id != "" {
+			id = p.id
+		} else {
+			writeExitRecord(c.bundle, exitRecord{Pid: p.pid, Status: status, ExitedAt: at.UnixNano()})
+		}
+		s.events.send(runtime.TaskExitEventTopic, &eventstypes.TaskExit{
+			ContainerID: c.id,
+			ID:          id,
+			Pid:         uint32(p.pid),
+			ExitStatus:  uint32(status),
+			ExitedAt:    protobuf.ToTimestamp(at),
+		})
+	}
+}
+
+func writeExitRecord(bundle string, r exitRecord) {
+	data, err := json.Marshal(r)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(bundle, exitFile), data, 0o600)
+	}
+	if err != nil {
+		log.L.WithError(err).Warn("record exit status")
+	}
+}
+
+func (s *service) Start(ctx context.Context, r *taskapi.StartRequest) (*taskapi.StartResponse, error) {
+	c, p, err := s.process(r.ID, r.ExecID)
+	if err != nil {
+		return nil, err
+	}
+	err = p.start(func() {
+		if p.id == "" {
+			s.events.send(runtime.TaskStartEventTopic, &eventstypes.TaskStart{ContainerID: c.id, Pid: uint32(p.pid)})
+			return
+		}
+		s.events.send(runtime.TaskExecStartedEventTopic, &eventstypes.TaskExecStarted{ContainerID: c.id, ExecID: p.id, Pid: uint32(p.pid)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &taskapi.StartResponse{Pid: uint32(p.pid)}, nil
+}
+
+func (s *service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (*taskapi.DeleteResponse, error) {
+	c, p, err := s.process(r.ID, r.ExecID)
+	if err != nil {
+		return nil, err
+	}
+	if st := p.snapshot().state; st == stateRunning {
+		return nil, fmt.Errorf("cannot delete a running process: %w", errdefs.ErrFailedPrecondition)
+	}
+	if p.id != "" {
+		if err := p.destroy(ctx); err != nil {
+			return nil, err
+		}
+		c.removeExec(p.id)
+		return deleteResponse(p), nil
+	}
+	if err := s.deleteContainer(ctx, c); err != nil {
+		return nil, err
+	}
+	resp := deleteResponse(p)
+	s.events.send(runtime.TaskDeleteEventTopic, &eventstypes.TaskDelete{
+		ContainerID: c.id,
+		Pid:         resp.Pid,
+		ExitStatus:  resp.ExitStatus,
+		ExitedAt:    resp.ExitedAt,
+	})
+	return resp, nil
+}
+
+// deleteContainer ends every process of a task that is not running and
+// releases its rootfs.
+func (s *service) deleteContainer(ctx context.Context, c *container) error {
+	for _, p := range c.processes() {
+		if err := p.destroy(ctx); err != nil {
+			return fmt.Errorf("stop process %d: %w", p.pid, err)
+		}
+	}
+	c.unmountRootfs(ctx)
+	s.mu.Lock()
+	delete(s.containers, c.id)
+	s.mu.Unlock()
+	return nil
+}
+
+func deleteResponse(p *process) *taskapi.DeleteResponse {
+	snap := p.snapshot()
+	return &taskapi.DeleteResponse{
+		Pid:        uint32(p.pid),
+		ExitStatus: uint32(snap.exitStatus),
+		ExitedAt:   protobuf.ToTimestamp(snap.exitedAt),
+	}
+}
+
+func (s *service) Exec(ctx context.Context, r *taskapi.ExecProcessRequest) (*ptypes.Empty, error) {
+	c, err := s.container(r.ID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.process(r.ExecID); err == nil {
+		return nil, fmt.Errorf("exec %s: %w", r.ExecID, errdefs.ErrAlreadyExists)
+	}
+	var proc specs.Process
+	if r.Spec == nil || json.Unmarshal(r.Spec.Value, &proc) != nil {
+		return nil, fmt.Errorf("exec %s: unreadable process spec: %w", r.ExecID, errdefs.ErrInvalidArgument)
+	}
+	opts, err := childOptions(c.spec, &proc, c.rootfs)
+	if err != nil {
+		return nil, err
+	}
+	p, err := newProcess(ctx, r.ExecID, opts, stdio{r.Stdin, r.Stdout, r.Stderr, r.Terminal})
+	if err != nil {
+		return nil, fmt.Errorf("exec %s: %w", r.ExecID, err)
+	}
+	if err := c.addExec(r.ExecID, p); err != nil {
+		_ = p.destroy(ctx)
+		return nil, err
+	}
+	go p.monitor(s.onExit(c, p))
+	s.events.send(runtime.TaskExecAddedEventTopic, &eventstypes.TaskExecAdded{ContainerID: c.id, ExecID: r.ExecID})
+	return &ptypes.Empty{}, nil
+}
+
+func (s *service) State(ctx context.Context, r *taskapi.StateRequest) (*taskapi.StateResponse, error) {
+	c, p, err := s.process(r.ID, r.ExecID)
+	if err != nil {
+		return nil, err
+	}
+	snap := p.snapshot()
+	return &taskapi.StateResponse{
+		ID:         c.id,
+		ExecID:     p.id,
+		Bundle:     c.bundle,
+		Pid:        uint32(p.pid),
+		Status:     taskStatus(snap.state),
+		Stdin:      p.stdio.stdin,
+		Stdout:     p.stdio.stdout,
+		Stderr:     p.stdio.stderr,
+		Terminal:   p.stdio.terminal,
+		ExitStatus: uint32(snap.exitStatus),
+		ExitedAt:   protobuf.ToTimestamp(snap.exitedAt),
+	}, nil
+}
+
+func taskStatus(s processState) task.Status {
+	switch s {
+	case stateCreated:
+		return task.Status_CREATED
+	case stateRunning:
+		return task.Status_RUNNING
+	default:
+		return task.Status_STOPPED
+	}
+}
+
+func (s *service) Kill(ctx context.Context, r *taskapi.KillRequest) (*ptypes.Empty, error) {
+	c, p, err := s.process(r.ID, r.ExecID)
+	if err != nil {
+		return nil, err
+	}
+	sig := syscall.Signal(r.Signal)
+	if !r.All {
+		return &ptypes.Empty{}, p.kill(sig)
+	}
+	// --all reaches every process of the task, like runc kill --all.
+	for _, q := range c.processes() {
+		if err := q.kill(sig); err != nil && !errdefs.IsNotFound(err) {
+			return nil, err
+		}
+	}
+	return &ptypes.Empty{}, nil
+}
+
+func (s *service) Pids(ctx context.Context, r *taskapi.PidsRequest) (*taskapi.PidsResponse, error) {
+	c, err := s.container(r.ID)
+	if err != nil {
+		return nil, err
+	}
+	var infos []*task.ProcessInfo
+	for _, p := range c.processes() {
+		if p.snapshot().state == stateStopped {
+			continue
+		}
+		info := &task.ProcessInfo{Pid: uint32(p.pid)}
+		if p.id != "" {
+			if d, err := typeurl.MarshalAnyToProto(&options.ProcessDetails{ExecID: p.id}); err == nil {
+				info.Info = d
+			}
+		}
+		infos = append(infos, info)
+	}
+	return &taskapi.PidsResponse{Processes: infos}, nil
+}
+
+func (s *service) CloseIO(ctx context.Context, r *taskapi.CloseIORequest) (*ptypes.Empty, error) {
+	_, p, err := s.process(r.ID, r.ExecID)
+	if err != nil {
+		return nil, err
+	}
+	if r.Stdin {
+		p.io.closeStdin()
+	}
+	return &ptypes.Empty{}, nil
+}
+
+func (s *service) ResizePty(ctx context.Context, r *taskapi.ResizePtyRequest) (*ptypes.Empty, error) {
+	_, p, err := s.process(r.ID, r.ExecID)
+	if err != nil {
+		return nil, err
+	}
+	return &ptypes.Empty{}, p.io.resize(r.Width, r.Height)
+}
+
+func (s *service) Wait(ctx context.Context, r *taskapi.WaitRequest) (*taskapi.WaitResponse, error) {
+	_, p, err := s.process(r.ID, r.ExecID)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.wait(ctx); err != nil {
+		return nil, err
+	}
+	snap := p.snapshot()
+	return &taskapi.WaitResponse{ExitStatus: uint32(snap.exitStatus), ExitedAt: protobuf.ToTimestamp(snap.exitedAt)}, nil
+}
+
+func (s *service) Connect(ctx context.Context, r *taskapi.ConnectRequest) (*taskapi.ConnectResponse, error) {
+	resp := &taskapi.ConnectResponse{ShimPid: uint32(os.Getpid())}
+	if c, err := s.container(r.ID); err == nil {
+		resp.TaskPid = uint32(c.init.pid)
+	}
+	return resp, nil
+}
+
+// Shutdown ends the shim once it serves no task; containerd calls it after
+// every Delete, and a shim shared by a Pod must outlive its first task.
+func (s *service) Shutdown(ctx context.Context, r *taskapi.ShutdownRequest) (*ptypes.Empty, error) {
+	s.mu.Lock()
+	n := len(s.containers)
+	s.mu.Unlock()
+	if n == 0 || r.Now {
+		s.shutdown()
+	}
+	return &ptypes.Empty{}, nil
+}
+
+func (s *service) Stats(ctx context.Context, r *taskapi.StatsRequest) (*taskapi.StatsResponse, error) {
+	return nil, fmt.Errorf("task metrics: %w", errdefs.ErrNotImplemented)
+}
+
+func (s *service) Pause(ctx context.Context, r *taskapi.PauseRequest) (*ptypes.Empty, error) {
+	return nil, fmt.Errorf("pause: %w", errdefs.ErrNotImplemented)
+}
+
+func (s *service) Resume(ctx context.Context, r *taskapi.ResumeRequest) (*ptypes.Empty, error) {
+	return nil, fmt.Errorf("resume: %w", errdefs.ErrNotImplemented)
+}
+
+func (s *service) Update(ctx context.Context, r *taskapi.UpdateTaskRequest) (*ptypes.Empty, error) {
+	return nil, fmt.Errorf("update resources: %w", errdefs.ErrNotImplemented)
+}
+
+func (s *service) Checkpoint(ctx context.Context, r *taskapi.CheckpointTaskRequest) (*ptypes.Empty, error) {
+	return nil, fmt.Errorf("checkpoint: %w", errdefs.ErrNotImplemented)
+}

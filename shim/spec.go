@@ -1,0 +1,188 @@
+package shim
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/containerd/errdefs"
+	securejoin "github.com/cyphar/filepath-securejoin"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
+)
+
+func readBundleSpec(bundle string) (*specs.Spec, error) {
+	data, err := os.ReadFile(filepath.Join(bundle, "config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("read OCI spec: %w", err)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return nil, fmt.Errorf("parse OCI spec %s: %w: %w", filepath.Join(bundle, "config.json"), err, errdefs.ErrInvalidArgument)
+	}
+	return &spec, nil
+}
+
+// rootfsPath is where the container's root lives on the host.
+func rootfsPath(bundle string, spec *specs.Spec) string {
+	if spec.Root == nil || spec.Root.Path == "" {
+		return filepath.Join(bundle, "rootfs")
+	}
+	if filepath.IsAbs(spec.Root.Path) {
+		return spec.Root.Path
+	}
+	return filepath.Join(bundle, spec.Root.Path)
+}
+
+// childOptions turns an OCI process (the task's or an exec's) into what a
+// task child runs: the module, its argv and env, and what it may open.
+func childOptions(spec *specs.Spec, proc *specs.Process, rootfs string) (taskchild.Options, error) {
+	var opts taskchild.Options
+	if proc == nil || len(proc.Args) == 0 {
+		return opts, fmt.Errorf("process.args is empty: nothing names the module to run: %w", errdefs.ErrInvalidArgument)
+	}
+	if err := checkStrings(proc.Args, proc.Env); err != nil {
+		return opts, err
+	}
+	preopens := preopensFor(spec, rootfs)
+	modulePath, entry, err := resolveModule(proc, preopens)
+	if err != nil {
+		return opts, err
+	}
+	flags, err := cloneflags(spec)
+	if err != nil {
+		return opts, err
+	}
+	opts.Spec = taskchild.Spec{
+		ModulePath: modulePath,
+		Args:       proc.Args,
+		Env:        envWithPWD(proc.Env, proc.Cwd),
+		Preopens:   preopens,
+		Entrypoint: entry,
+	}
+	opts.Cloneflags = flags
+	opts.Credential = credential(proc.User)
+	opts.Dir = rootfs
+	return opts, nil
+}
+
+func checkStrings(lists ...[]string) error {
+	for _, list := range lists {
+		for _, s := range list {
+			if strings.ContainsRune(s, 0) {
+				return fmt.Errorf("argument or environment entry %q contains a NUL byte: %w", s, errdefs.ErrInvalidArgument)
+			}
+		}
+	}
+	return nil
+}
+
+// preopensFor grants the module the rootfs at / and every bind mount at its
+// destination. Kernel file systems (proc, sysfs, devpts, tmpfs...) in the
+// spec are for native programs and mean nothing to a WASI module.
+func preopensFor(spec *specs.Spec, rootfs string) []taskchild.Preopen {
+	readonly := spec.Root != nil && spec.Root.Readonly
+	preopens := []taskchild.Preopen{{HostPath: rootfs, GuestPath: "/", ReadOnly: readonly}}
+	for _, m := range spec.Mounts {
+		if !isBind(m) {
+			continue
+		}
+		preopens = append(preopens, taskchild.Preopen{
+			HostPath:  m.Source,
+			GuestPath: path.Clean("/" + m.Destination),
+			ReadOnly:  readonly && !slices.Contains(m.Options, "rw") || slices.Contains(m.Options, "ro"),
+		})
+	}
+	return preopens
+}
+
+func isBind(m specs.Mount) bool {
+	return m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
+}
+
+// resolveModule finds args[0] (absolute, or relative to process.cwd) on the
+// host without leaving the rootfs or the mount it falls in, even through
+// symlinks. "path#function" names an entrypoint other than _start.
+func resolveModule(proc *specs.Process, preopens []taskchild.Preopen) (string, string, error) {
+	name, entry, _ := strings.Cut(proc.Args[0], "#")
+	guest := name
+	if !path.IsAbs(guest) {
+		guest = path.Join("/", proc.Cwd, guest)
+	}
+	guest = path.Clean(guest)
+	p := innermostPreopen(guest, preopens)
+	rel := strings.TrimPrefix(guest, p.GuestPath)
+	host, err := securejoin.SecureJoin(p.HostPath, rel)
+	if err != nil {
+		return "", "", fmt.Errorf("resolve module %s: %w", name, err)
+	}
+	fi, err := os.Stat(host)
+	switch {
+	case os.IsNotExist(err):
+		return "", "", fmt.Errorf("module %s not found in the container (args[0] resolved to %s): %w", name, guest, errdefs.ErrNotFound)
+	case err != nil:
+		return "", "", fmt.Errorf("module %s: %w", name, err)
+	case !fi.Mode().IsRegular():
+		return "", "", fmt.Errorf("module %s is not a regular file: %w", name, errdefs.ErrInvalidArgument)
+	}
+	return host, entry, nil
+}
+
+func innermostPreopen(guest string, preopens []taskchild.Preopen) taskchild.Preopen {
+	best := preopens[0]
+	for _, p := range preopens[1:] {
+		inside := guest == p.GuestPath || strings.HasPrefix(guest, strings.TrimSuffix(p.GuestPath, "/")+"/")
+		if inside && len(p.GuestPath) > len(best.GuestPath) {
+			best = p
+		}
+	}
+	return best
+}
+
+// envWithPWD tells Go-built modules their working directory: WASI has no
+// cwd of its own, and Go's wasip1 runtime reads it from PWD.
+func envWithPWD(env []string, cwd string) []string {
+	if cwd == "" || cwd == "/" || slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "PWD=") }) {
+		return env
+	}
+	return append(slices.Clone(env), "PWD="+path.Clean("/"+cwd))
+}
+
+var namespaceFlags = map[specs.LinuxNamespaceType]uintptr{
+	specs.PIDNamespace:     syscall.CLONE_NEWPID,
+	specs.MountNamespace:   syscall.CLONE_NEWNS,
+	specs.IPCNamespace:     syscall.CLONE_NEWIPC,
+	specs.UTSNamespace:     syscall.CLONE_NEWUTS,
+	specs.NetworkNamespace: syscall.CLONE_NEWNET,
+	specs.CgroupNamespace:  syscall.CLONE_NEWCGROUP,
+}
+
+// cloneflags are the new namespaces the spec asks for. Joining an existing
+// namespace by path is not supported yet and is refused, not ignored.
+func cloneflags(spec *specs.Spec) (uintptr, error) {
+	if spec.Linux == nil {
+		return 0, nil
+	}
+	var flags uintptr
+	for _, ns := range spec.Linux.Namespaces {
+		flag, ok := namespaceFlags[ns.Type]
+		if !ok {
+			return 0, fmt.Errorf("namespace %q is not supported: %w", ns.Type, errdefs.ErrNotImplemented)
+		}
+		if ns.Path != "" {
+			return 0, fmt.Errorf("joining the %s namespace at %s is not supported yet: %w", ns.Type, ns.Path, errdefs.ErrNotImplemented)
+		}
+		flags |= flag
+	}
+	return flags, nil
+}
+
+func credential(u specs.User) *syscall.Credential {
+	return &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: u.AdditionalGids}
+}

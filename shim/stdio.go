@@ -1,0 +1,222 @@
+package shim
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"sync"
+	"syscall"
+
+	"github.com/containerd/console"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/fifo"
+)
+
+// stdio is what containerd asks for a process's streams: fifo paths (or
+// file:// URIs), and whether the process gets a terminal.
+type stdio struct {
+	stdin, stdout, stderr string
+	terminal              bool
+}
+
+// processIO connects a task child's fds 0-2 to containerd's streams. Output
+// goes through pipes that the shim copies, so that the shim knows when the
+// last byte has been handed over and a reader that goes away never kills
+// the task with SIGPIPE.
+type processIO struct {
+	// child holds the ends handed to the child, closed once it started.
+	child [3]*os.File
+
+	stdinOnce sync.Once
+	stdinW    io.Closer // our end of the child's stdin; closing it is EOF
+	stdinSrc  io.Closer // the stdin fifo we read from
+
+	console console.Console
+	outputs sync.WaitGroup // stdout and stderr copies
+	closers []io.Closer
+}
+
+const copyBufferSize = 128 << 10
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
+
+func openIO(ctx context.Context, s stdio) (_ *processIO, retErr error) {
+	pio := &processIO{}
+	defer func() {
+		if retErr != nil {
+			pio.closeChildEnds()
+			pio.close()
+		}
+	}()
+	if s.terminal {
+		return pio, pio.openTerminal(ctx, s)
+	}
+	if err := pio.openStdin(ctx, s.stdin); err != nil {
+		return nil, fmt.Errorf("open stdin: %w", err)
+	}
+	for i, path := range []string{s.stdout, s.stderr} {
+		if err := pio.openOutput(ctx, i+1, path); err != nil {
+			return nil, fmt.Errorf("open %s: %w", [...]string{"stdout", "stderr"}[i], err)
+		}
+	}
+	return pio, nil
+}
+
+func (p *processIO) openStdin(ctx context.Context, path string) error {
+	if path == "" {
+		return p.devNull(0)
+	}
+	src, err := fifo.OpenFifo(ctx, path, syscall.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		src.Close()
+		return err
+	}
+	p.child[0], p.stdinW, p.stdinSrc = r, w, src
+	go func() {
+		copyStream(w, src)
+		p.closeStdin()
+	}()
+	return nil
+}
+
+func (p *processIO) openOutput(ctx context.Context, fd int, target string) error {
+	if target == "" {
+		return p.devNull(fd)
+	}
+	dst, err := openOutputTarget(ctx, target)
+	if err != nil {
+		return err
+	}
+	if f, ok := dst.(*os.File); ok {
+		// A plain file needs no copy: the child appends to it directly.
+		p.child[fd] = f
+		return nil
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		dst.Close()
+		return err
+	}
+	p.child[fd] = w
+	p.copyOutput(r, dst)
+	return nil
+}
+
+// openOutputTarget opens a fifo path or a file:// URI for writing.
+func openOutputTarget(ctx context.Context, target string) (io.WriteCloser, error) {
+	u, err := url.Parse(target)
+	if err != nil || u.Scheme == "" || u.Scheme == "fifo" {
+		return fifo.OpenFifo(ctx, target, syscall.O_WRONLY, 0)
+	}
+	switch u.Scheme {
+	case "file":
+		return os.OpenFile(u.Path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	default:
+		return nil, fmt.Errorf("stdio URI scheme %q (%s) is not supported yet: %w", u.Scheme, target, errdefs.ErrNotImplemented)
+	}
+}
+
+func (p *processIO) copyOutput(r io.ReadCloser, dst io.WriteCloser) {
+	p.outputs.Add(1)
+	go func() {
+		defer p.outputs.Done()
+		copyStream(dst, r)
+		r.Close()
+		dst.Close()
+	}()
+}
+
+func (p *processIO) openTerminal(ctx context.Context, s stdio) error {
+	master, slavePath, err := console.NewPty()
+	if err != nil {
+		return fmt.Errorf("create pty: %w", err)
+	}
+	p.console = master
+	slave, err := os.OpenFile(slavePath, os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return fmt.Errorf("open pty %s: %w", slavePath, err)
+	}
+	p.child = [3]*os.File{slave, slave, slave}
+	if s.stdin != "" {
+		src, err := fifo.OpenFifo(ctx, s.stdin, syscall.O_RDONLY|syscall.O_NONBLOCK, 0)
+		if err != nil {
+			return fmt.Errorf("open stdin: %w", err)
+		}
+		p.stdinSrc = src
+		go copyStream(master, src)
+	}
+	if s.stdout != "" {
+		dst, err := openOutputTarget(ctx, s.stdout)
+		if err != nil {
+			return fmt.Errorf("open stdout: %w", err)
+		}
+		p.copyOutput(io.NopCloser(master), dst)
+	}
+	return nil
+}
+
+func (p *processIO) devNull(fd int) error {
+	f, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	p.child[fd] = f
+	return nil
+}
+
+// closeChildEnds drops our copies of the child's fds, so that the child's
+// exit is the end of its output.
+func (p *processIO) closeChildEnds() {
+	closed := map[*os.File]bool{}
+	for i, f := range p.child {
+		if f != nil && !closed[f] {
+			f.Close()
+			closed[f] = true
+		}
+		p.child[i] = nil
+	}
+}
+
+// closeStdin gives the child EOF on stdin (CloseIO, or the end of input).
+func (p *processIO) closeStdin() {
+	p.stdinOnce.Do(func() {
+		if p.stdinW != nil {
+			p.stdinW.Close()
+		}
+	})
+}
+
+// waitOutput returns once everything the child wrote has been handed on.
+func (p *processIO) waitOutput() {
+	p.outputs.Wait()
+}
+
+// close releases everything; call it after the child exited.
+func (p *processIO) close() {
+	p.closeStdin()
+	if p.stdinSrc != nil {
+		p.stdinSrc.Close()
+	}
+	if p.console != nil {
+		p.console.Close()
+	}
+}
+
+func (p *processIO) resize(width, height uint32) error {
+	if p.console == nil {
+		return fmt.Errorf("process has no terminal: %w", errdefs.ErrFailedPrecondition)
+	}
+	return p.console.Resize(console.WinSize{Width: uint16(width), Height: uint16(height)})
+}
+
+func copyStream(dst io.Writer, src io.Reader) {
+	buf := bufPool.Get().(*[]byte)
+	defer bufPool.Put(buf)
+	_, _ = io.CopyBuffer(dst, src, *buf)
+}

@@ -1,0 +1,98 @@
+package taskchild
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// File descriptors a child inherits besides stdio.
+const (
+	specFD   = 3
+	statusFD = 4
+	startFD  = 5
+)
+
+// terminatingSignals end a task the way the kernel's default action would
+// end a native process. Pid 1 of a pid namespace gets no default action, so
+// without these handlers SIGTERM would be ignored.
+var terminatingSignals = []os.Signal{
+	syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM,
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM,
+}
+
+// status is the one message a child sends on its status fd.
+type status struct {
+	Ready bool   `json:"ready"`
+	Error string `json:"error,omitempty"`
+}
+
+// Main is the task child's main function; it never returns.
+func Main(engine Engine) {
+	exitOnSignal()
+	os.Exit(run(engine))
+}
+
+// exitOnSignal exits from the signal goroutine, so a module spinning in a
+// loop without ever calling the host still ends at once.
+func exitOnSignal() {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, terminatingSignals...)
+	go func() {
+		sig := <-sigs
+		os.Exit(128 + int(sig.(syscall.Signal)))
+	}()
+}
+
+func run(engine Engine) int {
+	statusPipe := os.NewFile(statusFD, "status")
+	spec, err := readSpec()
+	if err != nil {
+		return report(statusPipe, err)
+	}
+	prog, err := engine.Prepare(spec)
+	if err != nil {
+		return report(statusPipe, err)
+	}
+	if err := writeStatus(statusPipe, status{Ready: true}); err != nil {
+		return 1
+	}
+	if !waitForStart() {
+		return 1
+	}
+	return prog.Run(os.Stderr)
+}
+
+func readSpec() (Spec, error) {
+	f := os.NewFile(specFD, "spec")
+	defer f.Close()
+	var spec Spec
+	if err := json.NewDecoder(f).Decode(&spec); err != nil {
+		return spec, fmt.Errorf("read task spec: %w", err)
+	}
+	return spec, nil
+}
+
+func report(w *os.File, err error) int {
+	_ = writeStatus(w, status{Error: err.Error()})
+	return 1
+}
+
+func writeStatus(w *os.File, s status) error {
+	defer w.Close()
+	return json.NewEncoder(w).Encode(s)
+}
+
+// waitForStart blocks until the shim says start (one byte) or gives up on
+// the task (closes the pipe).
+func waitForStart() bool {
+	f := os.NewFile(startFD, "start")
+	defer f.Close()
+	var b [1]byte
+	_, err := io.ReadFull(f, b[:])
+	return !errors.Is(err, io.EOF) && err == nil
+}

@@ -1,0 +1,169 @@
+package taskchild
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+// Options say how to start a task child.
+type Options struct {
+	Spec Spec
+	// Stdin, Stdout and Stderr become the child's fds 0, 1 and 2.
+	Stdin, Stdout, Stderr *os.File
+	// Terminal makes Stdin the controlling terminal of a new session.
+	Terminal bool
+	// Cloneflags are the namespaces to create (CLONE_NEW*).
+	Cloneflags uintptr
+	// Credential is the uid, gid and groups the child runs as; nil keeps ours.
+	Credential *syscall.Credential
+	// Dir is the child's working directory on the host.
+	Dir string
+}
+
+// Child is a task child that has prepared its module and waits for Start.
+type Child struct {
+	cmd   *exec.Cmd
+	start *os.File
+}
+
+// Spawn starts a child and returns once its module is ready to run, or
+// with the child's own error (bad module, missing import...) once it exited.
+func Spawn(ctx context.Context, opts Options) (*Child, error) {
+	pipes, err := newPipes()
+	if err != nil {
+		return nil, err
+	}
+	defer pipes.closeParentEnds()
+	cmd := command(opts, pipes)
+	if err := cmd.Start(); err != nil {
+		pipes.closeAll()
+		return nil, fmt.Errorf("start task child: %w", err)
+	}
+	pipes.closeChildEnds()
+	c := &Child{cmd: cmd, start: pipes.startW}
+	if err := c.awaitReady(ctx, opts.Spec, pipes); err != nil {
+		return nil, err
+	}
+	pipes.startW = nil // ownership moves to the Child
+	return c, nil
+}
+
+func command(opts Options, p *pipes) *exec.Cmd {
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{os.Args[0], ChildArg},
+		Env:        []string{},
+		Dir:        opts.Dir,
+		Stdin:      opts.Stdin,
+		Stdout:     opts.Stdout,
+		Stderr:     opts.Stderr,
+		ExtraFiles: []*os.File{p.specR, p.statusW, p.startR},
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: opts.Cloneflags,
+			Credential: opts.Credential,
+			Setsid:     true,
+			Setctty:    opts.Terminal,
+			Pdeathsig:  syscall.SIGKILL,
+		},
+	}
+	return cmd
+}
+
+func (c *Child) awaitReady(ctx context.Context, spec Spec, p *pipes) error {
+	if err := json.NewEncoder(p.specW).Encode(spec); err != nil {
+		c.kill()
+		return fmt.Errorf("send task spec: %w", err)
+	}
+	p.specW.Close()
+	p.specW = nil
+	st, err := readStatus(ctx, p.statusR)
+	if err != nil || !st.Ready {
+		c.kill()
+	}
+	switch {
+	case err != nil:
+		return err
+	case st.Error != "":
+		return errors.New(st.Error)
+	case !st.Ready:
+		return errors.New("task child exited before it was ready")
+	}
+	return nil
+}
+
+func readStatus(ctx context.Context, r *os.File) (status, error) {
+	type result struct {
+		st  status
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var st status
+		err := json.NewDecoder(r).Decode(&st)
+		if errors.Is(err, io.EOF) {
+			err = nil // the child died first: st is empty, handled by the caller
+		}
+		done <- result{st, err}
+	}()
+	select {
+	case res := <-done:
+		return res.st, res.err
+	case <-ctx.Done():
+		return status{}, fmt.Errorf("wait for task child: %w", ctx.Err())
+	}
+}
+
+// kill ends a child that will never start and reaps it.
+func (c *Child) kill() {
+	_ = c.cmd.Process.Kill()
+	_ = c.cmd.Wait()
+}
+
+// Pid is the child's pid in the shim's pid namespace.
+func (c *Child) Pid() int { return c.cmd.Process.Pid }
+
+// Start lets the child call its module's entrypoint.
+func (c *Child) Start() error {
+	defer c.release()
+	if _, err := c.start.Write([]byte{1}); err != nil {
+		return fmt.Errorf("start task child: %w", err)
+	}
+	return nil
+}
+
+// release closes the start pipe; a child still waiting on it exits.
+func (c *Child) release() {
+	if c.start != nil {
+		c.start.Close()
+		c.start = nil
+	}
+}
+
+// Signal sends sig to the child.
+func (c *Child) Signal(sig syscall.Signal) error {
+	return c.cmd.Process.Signal(sig)
+}
+
+// Wait reaps the child and returns its status the way runc reports one:
+// the exit code, or 128+N when signal N killed it.
+func (c *Child) Wait() int {
+	err := c.cmd.Wait()
+	c.release()
+	if c.cmd.ProcessState == nil {
+		return 255
+	}
+	ws, ok := c.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	if err != nil && c.cmd.ProcessState.ExitCode() < 0 {
+		return 255
+	}
+	return c.cmd.ProcessState.ExitCode()
+}

@@ -1,0 +1,17 @@
+// Package wasmexec runs one WASI preview 1 module with wasmtime.
+//
+// It knows nothing about containerd or OCI: the caller hands it a plain
+// Config (host path of the module, argv, env, preopened directories,
+// entrypoint) and the process's own stdin, stdout and stderr become the
+// module's. Run maps every way a module can end to a process exit status.
+//
+//	prog, err := wasmexec.Prepare(wasmexec.Config{
+//		ModulePath: "/rootfs/hello.wasm",
+//		Args:       []string{"/hello.wasm", "world"},
+//		Preopens:   []wasmexec.Preopen{{HostPath: "/rootfs", GuestPath: "/"}},
+//	})
+//	if err != nil { ... }        // not wasm, no entrypoint, unknown import
+//	status := prog.Run()         // proc_exit(n) -> n, trap -> TrapExitStatus
+//
+// This is the only package of the project that uses cgo.
+package wasmexec

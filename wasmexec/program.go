@@ -1,0 +1,148 @@
+package wasmexec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/bytecodealliance/wasmtime-go/v39"
+)
+
+var (
+	wasmMagic         = []byte("\x00asm")
+	coreModuleVersion = []byte{0x01, 0x00, 0x00, 0x00}
+)
+
+// Program is a module compiled, linked against WASI and instantiated, ready
+// to have its entrypoint called once.
+type Program struct {
+	store *wasmtime.Store
+	entry *wasmtime.Func
+	name  string
+}
+
+// Prepare does everything that can fail because of the module itself, so
+// that the caller can report a bad module before it reports the task as
+// started: it reads, compiles, links and instantiates.
+func Prepare(cfg Config) (*Program, error) {
+	wasm, err := os.ReadFile(cfg.ModulePath)
+	if err != nil {
+		return nil, fmt.Errorf("read module: %w", err)
+	}
+	if err := checkHeader(wasm); err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.ModulePath, err)
+	}
+	engine := wasmtime.NewEngineWithConfig(engineConfig())
+	module, err := wasmtime.NewModule(engine, wasm)
+	if err != nil {
+		return nil, fmt.Errorf("compile %s: %w", cfg.ModulePath, err)
+	}
+	if err := checkEntrypoint(module, cfg.entrypoint()); err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.ModulePath, err)
+	}
+	return instantiate(engine, module, cfg)
+}
+
+func engineConfig() *wasmtime.Config {
+	c := wasmtime.NewConfig()
+	c.SetStrategy(wasmtime.StrategyCranelift)
+	return c
+}
+
+func checkHeader(wasm []byte) error {
+	if len(wasm) < 8 || !bytes.Equal(wasm[:4], wasmMagic) {
+		return ErrNotWasm
+	}
+	if !bytes.Equal(wasm[4:8], coreModuleVersion) {
+		return fmt.Errorf("WebAssembly component or unknown binary version %x: only core modules (WASI preview 1) are supported", wasm[4:8])
+	}
+	return nil
+}
+
+func checkEntrypoint(module *wasmtime.Module, name string) error {
+	for _, exp := range module.Exports() {
+		if exp.Name() != name {
+			continue
+		}
+		if exp.Type().FuncType() == nil {
+			return fmt.Errorf("%w: %q is not a function", ErrNoEntrypoint, name)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: the module exports no function %q (is it a WASI command?)", ErrNoEntrypoint, name)
+}
+
+func instantiate(engine *wasmtime.Engine, module *wasmtime.Module, cfg Config) (*Program, error) {
+	wasi, err := wasiConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	store := wasmtime.NewStore(engine)
+	store.SetWasi(wasi)
+	linker := wasmtime.NewLinker(engine)
+	if err := linker.DefineWasi(); err != nil {
+		return nil, fmt.Errorf("define WASI: %w", err)
+	}
+	inst, err := linker.Instantiate(store, module)
+	if err != nil {
+		return nil, fmt.Errorf("instantiate %s: %w", cfg.ModulePath, err)
+	}
+	return &Program{store: store, entry: inst.GetFunc(store, cfg.entrypoint()), name: cfg.entrypoint()}, nil
+}
+
+func wasiConfig(cfg Config) (*wasmtime.WasiConfig, error) {
+	w := wasmtime.NewWasiConfig()
+	w.SetArgv(cfg.Args)
+	keys, values := splitEnv(cfg.Env)
+	w.SetEnv(keys, values)
+	w.InheritStdin()
+	w.InheritStdout()
+	w.InheritStderr()
+	for _, p := range cfg.Preopens {
+		dirPerms, filePerms := wasmtime.DIR_READ|wasmtime.DIR_WRITE, wasmtime.FILE_READ|wasmtime.FILE_WRITE
+		if p.ReadOnly {
+			dirPerms, filePerms = wasmtime.DIR_READ, wasmtime.FILE_READ
+		}
+		if err := w.PreopenDir(p.HostPath, p.GuestPath, dirPerms, filePerms); err != nil {
+			return nil, fmt.Errorf("preopen %s at %s: %w", p.HostPath, p.GuestPath, err)
+		}
+	}
+	return w, nil
+}
+
+func splitEnv(env []string) (keys, values []string) {
+	for _, kv := range env {
+		k, v, _ := bytes.Cut([]byte(kv), []byte("="))
+		keys = append(keys, string(k))
+		values = append(values, string(v))
+	}
+	return keys, values
+}
+
+// Run calls the entrypoint and returns the exit status a native process
+// would have had. A trap or engine error is reported on stderr.
+func (p *Program) Run(stderr io.Writer) int {
+	_, err := p.entry.Call(p.store)
+	return exitStatus(err, stderr)
+}
+
+func exitStatus(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var werr *wasmtime.Error
+	if errors.As(err, &werr) {
+		if status, ok := werr.ExitStatus(); ok {
+			return int(uint8(status))
+		}
+	}
+	var trap *wasmtime.Trap
+	if errors.As(err, &trap) {
+		fmt.Fprintf(stderr, "wasm trap: %s\n", trap.Message())
+		return TrapExitStatus
+	}
+	fmt.Fprintf(stderr, "wasm error: %v\n", err)
+	return TrapExitStatus
+}
