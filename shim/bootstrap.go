@@ -118,6 +118,8 @@ func launchServer(ctx context.Context, f flags, p startParams) (string, error) {
 		}
 		return "", err
 	}
+	// The server owns the socket file now; our copy must not unlink it.
+	l.SetUnlinkOnClose(false)
 	defer l.Close()
 	if err := spawnServer(f, p, l); err != nil {
 		_ = pkgshim.RemoveSocket(address)

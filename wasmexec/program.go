@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 )
@@ -140,9 +141,33 @@ func exitStatus(err error, stderr io.Writer) int {
 	}
 	var trap *wasmtime.Trap
 	if errors.As(err, &trap) {
-		fmt.Fprintf(stderr, "wasm trap: %s\n", trap.Message())
+		fmt.Fprint(stderr, describeTrap(trap.Message()))
 		return TrapExitStatus
 	}
 	fmt.Fprintf(stderr, "wasm error: %v\n", err)
 	return TrapExitStatus
+}
+
+// maxTraceFrames bounds the backtrace printed for a trap: a stack overflow
+// has tens of thousands of frames and the cause comes last.
+const maxTraceFrames = 10
+
+// describeTrap puts the cause of a trap first and keeps the top of its
+// backtrace.
+func describeTrap(msg string) string {
+	trace, cause, found := strings.Cut(msg, "Caused by:")
+	if !found {
+		return "wasm trap: " + strings.TrimSpace(msg) + "\n"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "wasm trap: %s\n", strings.TrimPrefix(strings.TrimSpace(cause), "wasm trap: "))
+	lines := strings.Split(strings.TrimSpace(trace), "\n")
+	for i, line := range lines {
+		if i > maxTraceFrames {
+			fmt.Fprintf(&b, "    ... %d more frames\n", len(lines)-i)
+			break
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
 }
