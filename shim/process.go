@@ -3,8 +3,8 @@ package shim
 import (
 	"context"
 	"errors"
-	"os"
 	"fmt"
+	"os"
 	"sync"
 	"syscall"
 	"time"

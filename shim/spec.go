@@ -120,7 +120,7 @@ func resolveModule(proc *specs.Process, preopens []taskchild.Preopen) (string, s
 	rel := strings.TrimPrefix(guest, p.GuestPath)
 	host, err := securejoin.SecureJoin(p.HostPath, rel)
 	if err != nil {
-		return "", "", fmt.Errorf("resolve module %s: %w", name, err)
+		return "", "", fmt.Errorf("resolve module %s: %w: %w", name, err, errdefs.ErrInvalidArgument)
 	}
 	fi, err := os.Stat(host)
 	switch {

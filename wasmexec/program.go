@@ -141,10 +141,10 @@ func exitStatus(err error, stderr io.Writer) int {
 	}
 	var trap *wasmtime.Trap
 	if errors.As(err, &trap) {
-		fmt.Fprint(stderr, describeTrap(trap.Message()))
+		fmt.Fprint(stderr, describeFailure("wasm trap", trap.Message()))
 		return TrapExitStatus
 	}
-	fmt.Fprintf(stderr, "wasm error: %v\n", err)
+	fmt.Fprint(stderr, describeFailure("wasm error", err.Error()))
 	return TrapExitStatus
 }
 
@@ -152,15 +152,17 @@ func exitStatus(err error, stderr io.Writer) int {
 // has tens of thousands of frames and the cause comes last.
 const maxTraceFrames = 10
 
-// describeTrap puts the cause of a trap first and keeps the top of its
-// backtrace.
-func describeTrap(msg string) string {
+// describeFailure puts the cause of a trap or engine error first and keeps
+// the top of its wasm backtrace; the engine's own (Rust) backtrace says
+// nothing to the module's author and is dropped.
+func describeFailure(kind, msg string) string {
+	msg, _, _ = strings.Cut(msg, "\nStack backtrace:")
 	trace, cause, found := strings.Cut(msg, "Caused by:")
 	if !found {
-		return "wasm trap: " + strings.TrimSpace(msg) + "\n"
+		return kind + ": " + strings.TrimSpace(msg) + "\n"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "wasm trap: %s\n", strings.TrimPrefix(strings.TrimSpace(cause), "wasm trap: "))
+	fmt.Fprintf(&b, "%s: %s\n", kind, strings.TrimPrefix(strings.TrimSpace(cause), kind+": "))
 	lines := strings.Split(strings.TrimSpace(trace), "\n")
 	for i, line := range lines {
 		if i > maxTraceFrames {

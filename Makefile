@@ -1,0 +1,56 @@
+# containerd-shim-wasm: run `make help` for the targets.
+
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+PREFIX ?= /usr/local
+# The daemons the e2e suite runs against; the first is the default one.
+CONTAINERD_VERSIONS ?= 2.4.2 2.1.9 1.6.20
+CONTAINERD_VERSION ?= $(firstword $(CONTAINERD_VERSIONS))
+
+SHIM := bin/containerd-shim-wasm-v1
+UNIT_PKGS = $(shell $(GO) list ./... | grep -v /shim/e2e)
+
+.PHONY: help build examples images containerd demo test test-unit test-e2e install clean check
+
+help: ## show this help
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build bin/containerd-shim-wasm-v1
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(SHIM) ./cmd/containerd-shim-wasm-v1
+
+examples: ## build the example and fixture modules into bin/examples
+	hack/build-examples.sh bin/examples
+
+images: examples ## build the example OCI images into bin/images
+	hack/build-images.sh bin/images
+
+containerd: ## install the pinned containerd versions into bin/containerd-VERSION
+	@for v in $(CONTAINERD_VERSIONS); do hack/install-containerd.sh $$v || exit 1; done
+
+demo: build images ## run the hello example through a private containerd with ctr run
+	hack/install-containerd.sh $(CONTAINERD_VERSION)
+	hack/demo.sh $(CONTAINERD_VERSION)
+
+test: test-unit test-e2e ## unit tests, then the e2e suite against every containerd version
+
+test-unit: ## unit tests (the shim builds without cgo)
+	CGO_ENABLED=0 $(GO) vet ./shim/...
+	$(GO) test -race -count=1 $(UNIT_PKGS)
+
+test-e2e: build images containerd ## the e2e suite against each of CONTAINERD_VERSIONS
+	@for v in $(CONTAINERD_VERSIONS); do \
+		echo "== e2e against containerd $$v"; \
+		E2E_CONTAINERD_VERSION=$$v $(GO) test -count=1 -timeout 20m ./shim/e2e/ || exit 1; \
+	done
+
+install: build ## install the shim into $(PREFIX)/bin
+	install -D -m 0755 $(SHIM) $(DESTDIR)$(PREFIX)/bin/containerd-shim-wasm-v1
+
+check: ## gofmt, go vet, go mod tidy must leave no diff
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(GO) mod tidy && git diff --exit-code go.mod go.sum
+
+clean: ## remove everything built
+	rm -rf bin build

@@ -1,0 +1,142 @@
+package taskchild
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary play the task child, as the shim binary
+// does: Spawn re-executes /proc/self/exe.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == ChildArg {
+		Main(fakeEngine{})
+	}
+	os.Exit(m.Run())
+}
+
+// fakeEngine "runs" a module by printing its argv; args[1] picks the
+// behaviour.
+type fakeEngine struct{}
+
+type fakeProgram struct{ spec Spec }
+
+func (fakeEngine) Prepare(s Spec) (Program, error) {
+	if s.ModulePath == "bad" {
+		return nil, errors.New("bad module: unknown import `env::nope`")
+	}
+	return fakeProgram{s}, nil
+}
+
+func (p fakeProgram) Run(stderr io.Writer) int {
+	switch p.spec.Args[1] {
+	case "spin":
+		for {
+		}
+	case "exit":
+		n, _ := strconv.Atoi(p.spec.Args[2])
+		return n
+	}
+	fmt.Println(strings.Join(p.spec.Args, " "))
+	return 0
+}
+
+func spawn(t *testing.T, modulePath string, args ...string) (*Child, *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	c, err := Spawn(context.Background(), Options{
+		Spec:   Spec{ModulePath: modulePath, Args: append([]string{"/m.wasm"}, args...)},
+		Stdout: w, Stderr: w,
+	})
+	w.Close()
+	if err != nil {
+		t.Fatalf("spawn: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Signal(syscall.SIGKILL) })
+	return c, r
+}
+
+func TestStartRunsTheProgramAndReportsItsStatus(t *testing.T) {
+	c, out := spawn(t, "ok", "exit", "3")
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Wait(); got != 3 {
+		t.Fatalf("exit status = %d, want 3", got)
+	}
+	rest, _ := io.ReadAll(out)
+	if len(rest) != 0 {
+		t.Fatalf("unexpected output %q", rest)
+	}
+}
+
+func TestOutputGoesToTheGivenStdout(t *testing.T) {
+	c, out := spawn(t, "ok", "hello", "world")
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Wait(); got != 0 {
+		t.Fatalf("exit status = %d, want 0", got)
+	}
+	got, _ := io.ReadAll(out)
+	if string(got) != "/m.wasm hello world\n" {
+		t.Fatalf("output = %q", got)
+	}
+}
+
+func TestPrepareErrorIsReturnedBySpawn(t *testing.T) {
+	_, err := Spawn(context.Background(), Options{Spec: Spec{ModulePath: "bad", Args: []string{"x"}}})
+	if err == nil || !strings.Contains(err.Error(), "unknown import `env::nope`") {
+		t.Fatalf("Spawn error = %v, want the engine's error", err)
+	}
+}
+
+func TestTerminatingSignalsExitWith128PlusSignal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			c, _ := spawn(t, "ok", "spin")
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(50 * time.Millisecond) // let it reach the loop
+			if err := c.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := c.Wait(), 128+int(sig); got != want {
+				t.Fatalf("exit status = %d, want %d", got, want)
+			}
+		})
+	}
+}
+
+func TestSignalBeforeStartEndsTheChild(t *testing.T) {
+	c, _ := spawn(t, "ok", "spin")
+	if err := c.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Wait(); got != 143 {
+		t.Fatalf("exit status = %d, want 143", got)
+	}
+}
+
+func TestReleasedChildExitsWithoutRunning(t *testing.T) {
+	c, out := spawn(t, "ok", "hello")
+	c.release()
+	if got := c.Wait(); got != 1 {
+		t.Fatalf("exit status = %d, want 1", got)
+	}
+	if got, _ := io.ReadAll(out); len(got) != 0 {
+		t.Fatalf("a child that was never started ran: %q", got)
+	}
+}

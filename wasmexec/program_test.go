@@ -1,0 +1,123 @@
+package wasmexec
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bytecodealliance/wasmtime-go/v39"
+)
+
+// writeWat compiles WAT text to a module file in a temp dir.
+func writeWat(t *testing.T, wat string) string {
+	t.Helper()
+	wasm, err := wasmtime.Wat2Wasm(wat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeBytes(t, wasm)
+}
+
+func writeBytes(t *testing.T, b []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "m.wasm")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const procExit = `(import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32))) (memory (export "memory") 1)`
+
+func TestRunExitStatus(t *testing.T) {
+	tests := []struct {
+		name       string
+		wat        string
+		entry      string
+		want       int
+		wantStderr string
+	}{
+		{name: "return from _start", wat: `(module (func (export "_start")))`, want: 0},
+		{name: "proc_exit 3", wat: `(module ` + procExit + ` (func (export "_start") (call $exit (i32.const 3))))`, want: 3},
+		{name: "proc_exit 125 is the highest status WASI allows", wat: `(module ` + procExit + ` (func (export "_start") (call $exit (i32.const 125))))`, want: 125},
+		{name: "proc_exit 200 is refused by wasmtime's WASI", wat: `(module ` + procExit + ` (func (export "_start") (call $exit (i32.const 200))))`, want: TrapExitStatus, wantStderr: "wasm error: exit with invalid exit status"},
+		{name: "unreachable traps", wat: `(module (func (export "_start") unreachable))`, want: TrapExitStatus, wantStderr: "wasm trap: wasm `unreachable` instruction executed"},
+		{name: "stack overflow traps", wat: `(module (func $f (export "_start") (call $f)))`, want: TrapExitStatus, wantStderr: "wasm trap: call stack exhausted"},
+		{name: "named entrypoint", wat: `(module ` + procExit + ` (func (export "main") (call $exit (i32.const 9))))`, entry: "main", want: 9},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			prog, err := Prepare(Config{ModulePath: writeWat(t, tc.wat), Args: []string{"m.wasm"}, Entrypoint: tc.entry})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			if got := prog.Run(&stderr); got != tc.want {
+				t.Fatalf("status = %d, want %d (stderr %q)", got, tc.want, stderr.String())
+			}
+			if !strings.HasPrefix(stderr.String(), tc.wantStderr) {
+				t.Fatalf("stderr = %q, want prefix %q", stderr.String(), tc.wantStderr)
+			}
+		})
+	}
+}
+
+func TestStackOverflowTraceIsBounded(t *testing.T) {
+	prog, err := Prepare(Config{ModulePath: writeWat(t, `(module (func $f (export "_start") (call $f)))`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	prog.Run(&stderr)
+	if lines := strings.Count(stderr.String(), "\n"); lines > maxTraceFrames+4 {
+		t.Fatalf("trap report has %d lines:\n%s", lines, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "more frames") {
+		t.Fatalf("trap report does not say frames were left out:\n%s", stderr.String())
+	}
+}
+
+func TestPrepareRefusesBadModules(t *testing.T) {
+	tests := []struct {
+		name    string
+		module  func(t *testing.T) string
+		wantErr error
+		wantMsg string
+	}{
+		{name: "missing file", module: func(t *testing.T) string { return filepath.Join(t.TempDir(), "nope.wasm") }, wantErr: os.ErrNotExist},
+		{name: "not wasm", module: func(t *testing.T) string { return writeBytes(t, []byte("#!/bin/sh\necho hi\n")) }, wantErr: ErrNotWasm},
+		{name: "empty file", module: func(t *testing.T) string { return writeBytes(t, nil) }, wantErr: ErrNotWasm},
+		{name: "component", module: func(t *testing.T) string { return writeBytes(t, []byte("\x00asm\x0d\x00\x01\x00")) }, wantMsg: "component"},
+		{name: "truncated module", module: func(t *testing.T) string { return writeBytes(t, []byte("\x00asm\x01\x00\x00\x00\x01\x05")) }, wantMsg: "compile"},
+		{name: "no _start", module: func(t *testing.T) string { return writeWat(t, `(module (func (export "main")))`) }, wantErr: ErrNoEntrypoint},
+		{name: "_start is not a function", module: func(t *testing.T) string { return writeWat(t, `(module (memory (export "_start") 1))`) }, wantErr: ErrNoEntrypoint},
+		{name: "unknown import", module: func(t *testing.T) string {
+			return writeWat(t, `(module (import "wasi_snapshot_preview1" "not_a_real_function" (func)) (func (export "_start")))`)
+		}, wantMsg: "not_a_real_function"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Prepare(Config{ModulePath: tc.module(t)})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Fatalf("error = %v, want %v", err, tc.wantErr)
+			}
+			if !strings.Contains(err.Error(), tc.wantMsg) {
+				t.Fatalf("error = %v, want it to mention %q", err, tc.wantMsg)
+			}
+		})
+	}
+}
+
+func TestPreopenOfMissingDirectoryFails(t *testing.T) {
+	path := writeWat(t, `(module (func (export "_start")))`)
+	_, err := Prepare(Config{ModulePath: path, Preopens: []Preopen{{HostPath: "/does/not/exist", GuestPath: "/"}}})
+	if err == nil || !strings.Contains(err.Error(), "preopen /does/not/exist") {
+		t.Fatalf("error = %v", err)
+	}
+}
