@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Build the example images as OCI layout tars in OUTDIR (default bin/images),
+# from the modules of hack/build-examples.sh (built first if missing):
+#   hello.tar      localhost/wasm/hello:latest      entrypoint /hello.wasm
+#   wasi-demo.tar  localhost/wasm/wasi-demo:latest  entrypoint /wasi-demo.wasm
+#   testdata.tar   localhost/wasm/testdata:latest   entrypoint /hello.wasm; every
+#                  module and fixture at /<name>.wasm, /notwasm.txt, /data/hello.txt
+# Import one with: ctr -n NS images import --platform wasi/wasm bin/images/hello.tar
+#
+#   hack/build-images.sh [OUTDIR]
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT=${1:-$ROOT/bin/images}
+EX=${EXAMPLES_DIR:-$ROOT/bin/examples}
+cd "$ROOT"
+
+if [[ ! -f $EX/hello.wasm || ! -f $EX/wasi-demo.wasm || ! -f $EX/notwasm.txt ]]; then
+	hack/build-examples.sh "$EX"
+fi
+mkdir -p "$OUT"
+tool=$(mktemp -d)
+trap 'rm -rf "$tool"' EXIT
+go build -o "$tool/wasm-image" ./hack/wasm-image
+
+"$tool/wasm-image" -o "$OUT/hello.tar" -ref localhost/wasm/hello:latest \
+	-entrypoint /hello.wasm "$EX/hello.wasm"
+"$tool/wasm-image" -o "$OUT/wasi-demo.tar" -ref localhost/wasm/wasi-demo:latest \
+	-entrypoint /wasi-demo.wasm "$EX/wasi-demo.wasm"
+
+printf 'hello from the image\n' >"$tool/hello.txt"
+"$tool/wasm-image" -o "$OUT/testdata.tar" -ref localhost/wasm/testdata:latest \
+	-entrypoint /hello.wasm "$EX"/*.wasm "$EX/notwasm.txt" "$tool/hello.txt:/data/hello.txt"

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// buildTar runs the command's code path end to end into dir/name.
+func buildTar(t *testing.T, dir, name string, args ...string) string {
+	t.Helper()
+	out := filepath.Join(dir, name)
+	opts, err := parseArgs(append([]string{"-o", out}, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run(opts); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// readLayout unpacks an OCI layout tar and opens it with go-containerregistry.
+func readLayout(t *testing.T, file string) layout.Path {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dir := t.TempDir()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		dest := filepath.Join(dir, filepath.FromSlash(h.Name))
+		if h.Typeflag == tar.TypeDir {
+			if err := os.MkdirAll(dest, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dest, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type entry struct {
+	name string
+	mode int64
+	typ  byte
+	data string
+}
+
+func layerEntries(t *testing.T, img v1.Image) []entry {
+	t.Helper()
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(layers) != 1 {
+		t.Fatalf("got %d layers, want 1", len(layers))
+	}
+	if mt, _ := layers[0].MediaType(); mt != types.OCILayer {
+		t.Errorf("layer media type %s, want %s", mt, types.OCILayer)
+	}
+	rc, err := layers[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	var got []entry
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return got
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(tr)
+		if !h.ModTime.Equal(epoch) || h.Uid != 0 || h.Gid != 0 {
+			t.Errorf("%s: mtime %v uid %d gid %d, want epoch and root", h.Name, h.ModTime, h.Uid, h.Gid)
+		}
+		got = append(got, entry{h.Name, h.Mode, h.Typeflag, string(data)})
+	}
+}
+
+func writeInputs(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{"app.wasm": "\x00asm\x01\x00\x00\x00", "hello.txt": "hello from the image\n"}
+	for name, data := range files {
+		// 0600 on purpose: the image's modes must not follow the host's.
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestBuildImage(t *testing.T) {
+	in := writeInputs(t)
+	file := buildTar(t, t.TempDir(), "app.tar",
+		"-ref", "localhost/wasm/app:v1", "-entrypoint", "/app.wasm",
+		"-env", "A=1", "-env", "B=two", "-annotation", "purpose=test",
+		filepath.Join(in, "app.wasm"), filepath.Join(in, "hello.txt")+":/data/hello.txt")
+
+	idx, err := readLayout(t, file).ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(im.Manifests) != 1 {
+		t.Fatalf("index has %d manifests, want 1", len(im.Manifests))
+	}
+	desc := im.Manifests[0]
+	if got := desc.Annotations[annotationImageName]; got != "localhost/wasm/app:v1" {
+		t.Errorf("%s = %q", annotationImageName, got)
+	}
+	if got := desc.Annotations[annotationRefName]; got != "v1" {
+		t.Errorf("%s = %q", annotationRefName, got)
+	}
+	if desc.Platform == nil || desc.Platform.OS != "wasi" || desc.Platform.Architecture != "wasm" {
+		t.Errorf("index platform %+v, want wasi/wasm", desc.Platform)
+	}
+
+	img, err := idx.Image(desc.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.MediaType != types.OCIManifestSchema1 || m.Config.MediaType != types.OCIConfigJSON {
+		t.Errorf("media types %s / %s, want OCI manifest / config", m.MediaType, m.Config.MediaType)
+	}
+	if m.Annotations["purpose"] != "test" {
+		t.Errorf("manifest annotations %v", m.Annotations)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.OS != "wasi" || cfg.Architecture != "wasm" {
+		t.Errorf("config platform %s/%s, want wasi/wasm", cfg.OS, cfg.Architecture)
+	}
+	if !slices.Equal(cfg.Config.Entrypoint, []string{"/app.wasm"}) {
+		t.Errorf("entrypoint %q", cfg.Config.Entrypoint)
+	}
+	if !slices.Equal(cfg.Config.Env, []string{"A=1", "B=two"}) {
+		t.Errorf("env %q", cfg.Config.Env)
+	}
+
+	want := []entry{
+		{"data/", 0o755, tar.TypeDir, ""},
+		{"app.wasm", 0o755, tar.TypeReg, "\x00asm\x01\x00\x00\x00"},
+		{"data/hello.txt", 0o644, tar.TypeReg, "hello from the image\n"},
+	}
+	if got := layerEntries(t, img); !slices.Equal(got, want) {
+		t.Errorf("layer entries\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestBuildIsReproducible(t *testing.T) {
+	in := writeInputs(t)
+	args := []string{"-ref", "localhost/wasm/app:latest", "-entrypoint", "/app.wasm",
+		filepath.Join(in, "app.wasm"), filepath.Join(in, "hello.txt")}
+	a := buildTar(t, t.TempDir(), "a.tar", args...)
+	// Touching the input changes its mtime and mode, which must not leak in.
+	if err := os.Chmod(filepath.Join(in, "app.wasm"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	b := buildTar(t, t.TempDir(), "b.tar", args...)
+
+	da, db := digestOf(t, a), digestOf(t, b)
+	if da != db {
+		t.Errorf("manifest digests differ: %s vs %s", da, db)
+	}
+	ba, _ := os.ReadFile(a)
+	bb, _ := os.ReadFile(b)
+	if !bytes.Equal(ba, bb) {
+		t.Error("the two tars differ")
+	}
+}
+
+func digestOf(t *testing.T, file string) v1.Hash {
+	t.Helper()
+	idx, err := readLayout(t, file).ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im.Manifests[0].Digest
+}
+
+func TestPlatformFlag(t *testing.T) {
+	in := writeInputs(t)
+	file := buildTar(t, t.TempDir(), "linux.tar", "-ref", "localhost/wasm/app:latest",
+		"-platform", "linux/amd64", filepath.Join(in, "app.wasm"))
+	idx, err := readLayout(t, file).ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := idx.Image(im.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.OS != "linux" || cfg.Architecture != "amd64" {
+		t.Errorf("config platform %s/%s, want linux/amd64", cfg.OS, cfg.Architecture)
+	}
+}
+
+func TestBadArgs(t *testing.T) {
+	in := writeInputs(t)
+	wasm := filepath.Join(in, "app.wasm")
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"no output", []string{"-ref", "x:y", wasm}},
+		{"no files", []string{"-o", "x.tar", "-ref", "x:y"}},
+		{"bad env", []string{"-o", "x.tar", "-ref", "x:y", "-env", "NOEQUALS", wasm}},
+		{"bad platform", []string{"-o", "x.tar", "-ref", "x:y", "-platform", "a/b/c/d", wasm}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := parseArgs(tc.args); err == nil {
+				t.Error("parseArgs succeeded, want an error")
+			}
+		})
+	}
+}
+
+func TestLayerConflicts(t *testing.T) {
+	in := writeInputs(t)
+	wasm := filepath.Join(in, "app.wasm")
+	tests := []struct {
+		name  string
+		files []File
+	}{
+		{"same destination", []File{{wasm, "/a.wasm"}, {wasm, "/a.wasm"}}},
+		{"file and directory", []File{{wasm, "/a"}, {wasm, "/a/b.wasm"}}},
+		{"root", []File{{wasm, "/"}}},
+		{"missing source", []File{{filepath.Join(in, "nope"), "/nope"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := layerTar(tc.files); err == nil {
+				t.Error("layerTar succeeded, want an error")
+			}
+		})
+	}
+}
+
+func TestTagOf(t *testing.T) {
+	for ref, want := range map[string]string{
+		"localhost/wasm/hello:latest": "latest",
+		"localhost:5000/hello":        "localhost:5000/hello",
+		"hello":                       "hello",
+		"hello@sha256:abc":            "hello@sha256:abc",
+	} {
+		if got := tagOf(ref); got != want {
+			t.Errorf("tagOf(%q) = %q, want %q", ref, got, want)
+		}
+	}
+}

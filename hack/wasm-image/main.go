@@ -1,0 +1,144 @@
+// Command wasm-image builds a plain OCI image holding WebAssembly modules
+// (or any files) and writes it as an OCI layout tar for `ctr images import`:
+//
+//	go run ./hack/wasm-image -o bin/images/hello.tar -ref localhost/wasm/hello:latest \
+//	    -entrypoint /hello.wasm bin/examples/hello.wasm
+//	ctr -n NS images import --platform wasi/wasm bin/images/hello.tar
+//
+// Arguments are FILE[:PATH_IN_IMAGE]; PATH_IN_IMAGE defaults to /<base name
+// of FILE>. The output is reproducible: same inputs, same digests.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+type options struct {
+	out, ref, platform string
+	spec               Spec
+}
+
+func main() {
+	opts, err := parseArgs(os.Args[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "wasm-image: %v\n", err)
+		os.Exit(2)
+	}
+	if err := run(opts); err != nil {
+		fmt.Fprintf(os.Stderr, "wasm-image: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func parseArgs(args []string) (*options, error) {
+	fs := flag.NewFlagSet("wasm-image", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: wasm-image -o OUT.tar -ref NAME:TAG [-entrypoint PATH] [-cmd ARG]... [-env K=V]... [-annotation K=V]... [-platform OS/ARCH] FILE[:PATH_IN_IMAGE]...")
+		fs.PrintDefaults()
+	}
+	var o options
+	var entrypoint string
+	var cmd, env, annotations listFlag
+	fs.StringVar(&o.out, "o", "", "output OCI layout tar (required)")
+	fs.StringVar(&o.ref, "ref", "", "image name, e.g. localhost/wasm/hello:latest (required)")
+	fs.StringVar(&entrypoint, "entrypoint", "", "process.args[0]: the module's path in the image")
+	fs.Var(&cmd, "cmd", "default argument after the entrypoint (repeatable)")
+	fs.Var(&env, "env", "environment variable K=V (repeatable)")
+	fs.Var(&annotations, "annotation", "manifest annotation K=V (repeatable)")
+	fs.StringVar(&o.platform, "platform", "wasi/wasm", "image platform OS/ARCH[/VARIANT]")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if o.out == "" || o.ref == "" || fs.NArg() == 0 {
+		fs.Usage()
+		return nil, fmt.Errorf("-o, -ref and at least one FILE are required")
+	}
+	return &o, o.fill(entrypoint, cmd, env, annotations, fs.Args())
+}
+
+func (o *options) fill(entrypoint string, cmd, env, annotations, files []string) error {
+	platform, err := v1.ParsePlatform(o.platform)
+	if err != nil {
+		return fmt.Errorf("-platform %q: %w", o.platform, err)
+	}
+	o.spec.Platform = *platform
+	if entrypoint != "" {
+		o.spec.Entrypoint = []string{entrypoint}
+	}
+	o.spec.Cmd = cmd
+	for _, kv := range env {
+		if !strings.Contains(kv, "=") {
+			return fmt.Errorf("-env %q: want K=V", kv)
+		}
+	}
+	o.spec.Env = env
+	if o.spec.Annotations, err = keyValues(annotations); err != nil {
+		return fmt.Errorf("-annotation: %w", err)
+	}
+	for _, arg := range files {
+		src, dest, ok := strings.Cut(arg, ":")
+		if !ok {
+			dest = "/" + filepath.Base(src)
+		}
+		o.spec.Files = append(o.spec.Files, File{Src: src, Dest: dest})
+	}
+	return nil
+}
+
+func keyValues(list []string) (map[string]string, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, len(list))
+	for _, kv := range list {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%q: want K=V", kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func run(o *options) error {
+	img, err := Build(o.spec)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+		return fmt.Errorf("create output dir: %w", err)
+	}
+	// Write next to the target and rename, so a failed build never leaves
+	// a truncated tar that a later import would trip over.
+	tmp, err := os.CreateTemp(filepath.Dir(o.out), ".wasm-image-*.tar")
+	if err != nil {
+		return fmt.Errorf("create output: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := WriteLayoutTar(tmp, img, o.ref, o.spec.Platform); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", o.out, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("chmod output: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), o.out); err != nil {
+		return fmt.Errorf("write %s: %w", o.out, err)
+	}
+	return nil
+}
