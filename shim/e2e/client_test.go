@@ -1,0 +1,129 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/platforms"
+)
+
+// newClient connects the Go client to the private daemon, defaulting to
+// the run's namespace and to the wasi/wasm manifest of multi-platform
+// images, and returns a context bounded by the test's deadline.
+func newClient(t *testing.T) (*client.Client, context.Context) {
+	t.Helper()
+	d := suite.daemon
+	wasm := platforms.Only(platforms.MustParse(wasmPlatform))
+	c, err := client.New(d.address,
+		client.WithDefaultNamespace(d.ns),
+		client.WithDefaultPlatform(wasm),
+		client.WithTimeout(30*time.Second),
+	)
+	if err != nil {
+		t.Fatalf("containerd client: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), d.ns), 3*time.Minute)
+	t.Cleanup(cancel)
+	return c, ctx
+}
+
+// newContainer creates a wasm container from the testdata image running
+// args (args[0] is the module path inside the image) and deletes it, with
+// its snapshot, when the test ends.
+func newContainer(t *testing.T, c *client.Client, ctx context.Context, id string, args []string, opts ...oci.SpecOpts) client.Container {
+	t.Helper()
+	img, err := c.GetImage(ctx, testdataImage)
+	if err != nil {
+		t.Fatalf("get image: %v", err)
+	}
+	// ctr import unpacks already; this keeps the Go path independent of it.
+	if ok, _ := img.IsUnpacked(ctx, ""); !ok {
+		if err := img.Unpack(ctx, ""); err != nil {
+			t.Fatalf("unpack %s: %v", testdataImage, err)
+		}
+	}
+	specOpts := append([]oci.SpecOpts{oci.WithImageConfig(img), oci.WithProcessArgs(args...)}, opts...)
+	ctr, err := c.NewContainer(ctx, id,
+		client.WithImage(img),
+		client.WithNewSnapshot(id+"-snapshot", img),
+		client.WithRuntime(runtimeName, nil),
+		client.WithNewSpec(specOpts...),
+	)
+	if err != nil {
+		t.Fatalf("new container %s: %v", id, err)
+	}
+	t.Cleanup(func() {
+		// The test's context may be spent; cleanup gets its own.
+		ctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), suite.daemon.ns), time.Minute)
+		defer cancel()
+		if task, err := ctr.Task(ctx, nil); err == nil {
+			task.Delete(ctx, client.WithProcessKill)
+		}
+		if err := ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+			t.Logf("delete container %s: %v", id, err)
+		}
+	})
+	return ctr
+}
+
+// goIO creates task IO from the given streams, with fifos in the private
+// directory rather than /run/containerd/fifo.
+func goIO(stdin io.Reader, stdout, stderr io.Writer) cio.Creator {
+	return cio.NewCreator(cio.WithStreams(stdin, stdout, stderr), cio.WithFIFODir(suite.daemon.fifoDir))
+}
+
+// goResult is a finished task as the Go client saw it.
+type goResult struct {
+	exit   uint32
+	stdout string
+	stderr string
+}
+
+// runGo runs args to completion through the Go client: create, wait,
+// start, collect the exit status, delete. stdout may be nil for a buffer.
+func runGo(t *testing.T, args []string, stdin io.Reader, stdout io.Writer, opts ...oci.SpecOpts) goResult {
+	t.Helper()
+	return runGoID(t, containerID(t), args, stdin, stdout, opts...)
+}
+
+func runGoID(t *testing.T, id string, args []string, stdin io.Reader, stdout io.Writer, opts ...oci.SpecOpts) goResult {
+	t.Helper()
+	c, ctx := newClient(t)
+	ctr := newContainer(t, c, ctx, id, args, opts...)
+	var outBuf, errBuf bytes.Buffer
+	if stdout == nil {
+		stdout = &outBuf
+	}
+	task, err := ctr.NewTask(ctx, goIO(stdin, stdout, &errBuf))
+	if err != nil {
+		t.Fatalf("new task %s %v: %v", id, args, err)
+	}
+	statusC, err := task.Wait(ctx)
+	if err != nil {
+		t.Fatalf("wait: %v", err)
+	}
+	if err := task.Start(ctx); err != nil {
+		t.Fatalf("start %v: %v", args, err)
+	}
+	var st client.ExitStatus
+	select {
+	case st = <-statusC:
+	case <-ctx.Done():
+		t.Fatalf("task %v did not exit: %v", args, ctx.Err())
+	}
+	if _, err := task.Delete(ctx); err != nil {
+		t.Errorf("delete task: %v", err)
+	}
+	r := goResult{exit: st.ExitCode(), stdout: outBuf.String(), stderr: errBuf.String()}
+	t.Logf("go client %v -> exit %d\nstdout: %s\nstderr: %s", args, r.exit, clip(r.stdout), clip(r.stderr))
+	return r
+}

@@ -1,0 +1,274 @@
+package e2e
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// daemon is one private containerd: its own root, state, socket and log
+// under a short temporary directory (unix socket paths must stay under
+// 108 bytes, which rules out t.TempDir's long names).
+type daemon struct {
+	version string
+	bin     string // folder with containerd and ctr
+	ctr     string
+	dir     string // the temporary directory holding everything below
+	root    string
+	state   string
+	address string
+	fifoDir string
+	ns      string // containerd namespace of this run
+	token   string // makes container ids unique across concurrent runs
+	logPath string
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed when the containerd process is reaped
+}
+
+// disabledPlugins keeps the daemon small and off shared host paths: CRI
+// (its 1.x name and the 2.x split), and NRI, whose socket is global.
+// Names a version does not know are ignored by it.
+var disabledPlugins = []string{
+	"io.containerd.grpc.v1.cri",
+	"io.containerd.cri.v1.images",
+	"io.containerd.cri.v1.runtime",
+	"io.containerd.nri.v1.nri",
+	"io.containerd.internal.v1.tracing",
+	"io.containerd.tracing.processor.v1.otlp",
+	"io.containerd.snapshotter.v1.btrfs",
+	"io.containerd.snapshotter.v1.zfs",
+	"io.containerd.snapshotter.v1.aufs",
+	"io.containerd.snapshotter.v1.devmapper",
+	"io.containerd.snapshotter.v1.erofs",
+}
+
+func startDaemon(repo, version string) (*daemon, error) {
+	dir, err := os.MkdirTemp("/tmp", "ce2e")
+	if err != nil {
+		return nil, err
+	}
+	token := strings.TrimPrefix(filepath.Base(dir), "ce2e")
+	d := &daemon{
+		version: version,
+		bin:     filepath.Join(repo, "bin", "containerd-"+version),
+		dir:     dir,
+		root:    filepath.Join(dir, "root"),
+		state:   filepath.Join(dir, "state"),
+		address: filepath.Join(dir, "c.sock"),
+		fifoDir: filepath.Join(dir, "fifo"),
+		ns:      "e2e-" + token,
+		token:   token,
+		logPath: filepath.Join(dir, "containerd.log"),
+		exited:  make(chan struct{}),
+	}
+	d.ctr = filepath.Join(d.bin, "ctr")
+	if err := d.writeConfig(); err != nil {
+		return d, err
+	}
+	if err := d.spawn(repo); err != nil {
+		return d, err
+	}
+	return d, d.waitReady(60 * time.Second)
+}
+
+func (d *daemon) configPath() string { return filepath.Join(d.dir, "config.toml") }
+
+func (d *daemon) writeConfig() error {
+	quoted := make([]string, len(disabledPlugins))
+	for i, p := range disabledPlugins {
+		quoted[i] = fmt.Sprintf("%q", p)
+	}
+	// Version 2 is the one format that 1.6 reads and 2.x migrates. The opt
+	// plugin would otherwise install into /opt/containerd on the host.
+	cfg := fmt.Sprintf(`version = 2
+root = %q
+state = %q
+disabled_plugins = [%s]
+
+[grpc]
+  address = %q
+
+[ttrpc]
+  address = %q
+
+[debug]
+  level = "debug"
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = %q
+`, d.root, d.state, strings.Join(quoted, ", "), d.address, d.address+".ttrpc", filepath.Join(d.dir, "opt"))
+	return os.WriteFile(d.configPath(), []byte(cfg), 0o644)
+}
+
+func (d *daemon) spawn(repo string) error {
+	logf, err := os.Create(d.logPath)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command(filepath.Join(d.bin, "containerd"), "--config", d.configPath())
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	// The shim under test must win over any other containerd-shim-wasm-v1
+	// on the host, so its folder goes first on containerd's PATH.
+	cmd.Env = append(withoutVar(os.Environ(), "PATH"),
+		"PATH="+filepath.Join(repo, "bin")+":"+d.bin+":"+os.Getenv("PATH"),
+		hostSecretVar+"=leak",
+	)
+	// A process group of its own keeps a ^C of go test from reaching the
+	// daemon before the teardown does.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	d.cmd = cmd
+	go func() {
+		cmd.Wait()
+		close(d.exited)
+	}()
+	return nil
+}
+
+func withoutVar(env []string, name string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func (d *daemon) waitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-d.exited:
+			return fmt.Errorf("containerd %s exited during startup: %v", d.version, d.cmd.ProcessState)
+		default:
+		}
+		if c, err := net.Dial("unix", d.address); err == nil {
+			c.Close()
+			// The socket accepts before every service is registered; a
+			// ctr round trip proves the API answers.
+			if _, errOut, code := d.ctrCmd(nil, nil, "version"); code == 0 {
+				return nil
+			} else if time.Now().After(deadline) {
+				return fmt.Errorf("ctr version: %s", errOut)
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("containerd %s did not serve %s within %v", d.version, d.address, timeout)
+}
+
+// importImages loads the test images once for the whole run. The flags
+// that make ctr keep and unpack the wasi/wasm manifest differ by version,
+// so the first form that works wins.
+func (d *daemon) importImages() error {
+	tars, err := filepath.Glob(filepath.Join(imagesDir(suite.repo), "*.tar"))
+	if err != nil || len(tars) == 0 {
+		return fmt.Errorf("no image archives in bin/images: %v", err)
+	}
+	sort.Strings(tars)
+	for _, tar := range tars {
+		var errs []string
+		ok := false
+		for _, flags := range [][]string{{"--platform", wasmPlatform}, {"--all-platforms"}} {
+			args := append([]string{"images", "import"}, flags...)
+			args = append(args, tar)
+			_, errOut, code := d.ctrCmd(nil, nil, args...)
+			if code == 0 {
+				ok = true
+				break
+			}
+			errs = append(errs, fmt.Sprintf("ctr %s: %s", strings.Join(args, " "), errOut))
+		}
+		if !ok {
+			return fmt.Errorf("importing %s:\n%s", tar, strings.Join(errs, "\n"))
+		}
+	}
+	out, errOut, code := d.ctrCmd(nil, nil, "images", "ls", "-q")
+	if code != 0 {
+		return fmt.Errorf("ctr images ls: %s", errOut)
+	}
+	if !strings.Contains(out, testdataImage) {
+		return fmt.Errorf("%s not among the imported images:\n%s", testdataImage, out)
+	}
+	return nil
+}
+
+func (d *daemon) logSize() int64 {
+	fi, err := os.Stat(d.logPath)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// printLog copies containerd's log from byte offset from to w.
+func (d *daemon) printLog(w io.Writer, from int64) {
+	f, err := os.Open(d.logPath)
+	if err != nil {
+		fmt.Fprintf(w, "(no containerd log: %v)\n", err)
+		return
+	}
+	defer f.Close()
+	if _, err := f.Seek(from, io.SeekStart); err != nil {
+		return
+	}
+	io.Copy(w, f)
+}
+
+// stop ends containerd and everything it left: shims started for this
+// daemon (found by its socket address on their command line), mounts
+// under the temporary directory and the namespace's cgroup folders.
+func (d *daemon) stop() error {
+	var errs []error
+	if d.cmd != nil && d.cmd.Process != nil {
+		d.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-d.exited:
+		case <-time.After(15 * time.Second):
+			d.cmd.Process.Kill()
+			<-d.exited
+			errs = append(errs, errors.New("containerd ignored SIGTERM for 15s"))
+		}
+	}
+	for _, p := range processesMentioning(d.address) {
+		syscall.Kill(p.pid, syscall.SIGKILL)
+	}
+	for _, m := range mountsUnder(d.dir) {
+		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
+			errs = append(errs, fmt.Errorf("unmount %s: %w", m, err))
+		}
+	}
+	for _, dir := range cgroupDirsNamed(d.ns) {
+		os.Remove(dir)
+	}
+	if err := os.RemoveAll(d.dir); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// lines splits command output into trimmed non-empty lines.
+func lines(s string) []string {
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}

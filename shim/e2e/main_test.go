@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const (
+	runtimeName   = "io.containerd.wasm.v1"
+	shimBinary    = "containerd-shim-wasm-v1"
+	wasmPlatform  = "wasi/wasm"
+	testdataImage = "localhost/wasm/testdata:latest"
+
+	// hostSecretVar is set in containerd's environment (and ours): a wasm
+	// task must see only the environment of its OCI spec, never the host's.
+	hostSecretVar = "E2E_HOST_SECRET"
+)
+
+// suite is the state shared by every test: nil fields mean skipped.
+var suite struct {
+	skip   string // why every test is skipped; empty when the daemon runs
+	repo   string
+	daemon *daemon
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	repo, err := repoRoot()
+	if err != nil {
+		suite.skip = err.Error()
+	} else {
+		suite.repo = repo
+		suite.skip = prerequisites(repo)
+	}
+	if suite.skip != "" {
+		fmt.Printf("SKIP: e2e: %s\n", suite.skip)
+		return m.Run()
+	}
+	os.Setenv(hostSecretVar, "leak")
+	d, err := startDaemon(repo, daemonVersion())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		if d != nil {
+			d.printLog(os.Stderr, 0)
+			d.stop()
+		}
+		return 1
+	}
+	suite.daemon = d
+	if err := d.importImages(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		d.printLog(os.Stderr, 0)
+		d.stop()
+		return 1
+	}
+	code := m.Run()
+	if err := d.stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: teardown: %v\n", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+func daemonVersion() string {
+	if v := os.Getenv("E2E_CONTAINERD_VERSION"); v != "" {
+		return v
+	}
+	return "2.4.2"
+}
+
+// repoRoot walks up from the package directory to the folder with go.mod,
+// so the tests find bin/ wherever go test runs them from.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// imagesDir holds the image archives to import: bin/images, or
+// E2E_IMAGES_DIR to try images built elsewhere.
+func imagesDir(repo string) string {
+	if dir := os.Getenv("E2E_IMAGES_DIR"); dir != "" {
+		return dir
+	}
+	return filepath.Join(repo, "bin", "images")
+}
+
+// prerequisites names what is missing to run the suite, or returns "".
+func prerequisites(repo string) string {
+	if os.Geteuid() != 0 {
+		return "needs root (containerd mounts and cgroups)"
+	}
+	v := daemonVersion()
+	need := []string{
+		filepath.Join(repo, "bin", "containerd-"+v, "containerd"),
+		filepath.Join(repo, "bin", "containerd-"+v, "ctr"),
+		filepath.Join(repo, "bin", shimBinary),
+		filepath.Join(imagesDir(repo), "testdata.tar"),
+	}
+	for _, p := range need {
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Sprintf("%s is missing (make build, hack/install-containerd.sh %s, hack/build-images.sh)", p, v)
+		}
+	}
+	return ""
+}
+
+// needDaemon skips t when the suite could not start its containerd, and
+// prints the part of containerd's log written during t if t fails.
+func needDaemon(t *testing.T) *daemon {
+	t.Helper()
+	if suite.skip != "" {
+		t.Skip(suite.skip)
+	}
+	d := suite.daemon
+	from := d.logSize()
+	t.Cleanup(func() {
+		if t.Failed() {
+			var b strings.Builder
+			d.printLog(&b, from)
+			t.Logf("containerd %s log during %s:\n%s", d.version, t.Name(), b.String())
+		}
+	})
+	return d
+}
