@@ -29,9 +29,13 @@ type processIO struct {
 	// child holds the ends handed to the child, closed once it started.
 	child [3]*os.File
 
+	// The stdin fifo is read until EOF, which comes once every writer
+	// closed it: the client, and stdinHold, a write end we keep so that
+	// EOF waits for CloseIO rather than for a client that went away, and
+	// data still in the fifo at CloseIO is not lost.
+	stdinSrc  io.ReadCloser
+	stdinHold io.Closer
 	stdinOnce sync.Once
-	stdinW    io.Closer // our end of the child's stdin; closing it is EOF
-	stdinSrc  io.Closer // the stdin fifo we read from
 
 	console console.Console
 	outputs sync.WaitGroup // stdout and stderr copies
@@ -68,20 +72,32 @@ func (p *processIO) openStdin(ctx context.Context, path string) error {
 	if path == "" {
 		return p.devNull(0)
 	}
-	src, err := fifo.OpenFifo(ctx, path, syscall.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
+	if err := p.openStdinFifo(ctx, path); err != nil {
 		return err
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		src.Close()
 		return err
 	}
-	p.child[0], p.stdinW, p.stdinSrc = r, w, src
+	p.child[0] = r
 	go func() {
-		copyStream(w, src)
-		p.closeStdin()
+		copyStream(w, p.stdinSrc)
+		w.Close()
 	}()
+	return nil
+}
+
+func (p *processIO) openStdinFifo(ctx context.Context, path string) error {
+	src, err := fifo.OpenFifo(ctx, path, syscall.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return err
+	}
+	p.stdinSrc = src
+	hold, err := fifo.OpenFifo(ctx, path, syscall.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return err
+	}
+	p.stdinHold = hold
 	return nil
 }
 
@@ -144,12 +160,10 @@ func (p *processIO) openTerminal(ctx context.Context, s stdio) error {
 	}
 	p.child = [3]*os.File{slave, slave, slave}
 	if s.stdin != "" {
-		src, err := fifo.OpenFifo(ctx, s.stdin, syscall.O_RDONLY|syscall.O_NONBLOCK, 0)
-		if err != nil {
+		if err := p.openStdinFifo(ctx, s.stdin); err != nil {
 			return fmt.Errorf("open stdin: %w", err)
 		}
-		p.stdinSrc = src
-		go copyStream(master, src)
+		go copyStream(master, p.stdinSrc)
 	}
 	if s.stdout != "" {
 		dst, err := openOutputTarget(ctx, s.stdout)
@@ -183,11 +197,12 @@ func (p *processIO) closeChildEnds() {
 	}
 }
 
-// closeStdin gives the child EOF on stdin (CloseIO, or the end of input).
+// closeStdin is CloseIO: the child reads what is left in the fifo, then
+// EOF once the client has closed its end too.
 func (p *processIO) closeStdin() {
 	p.stdinOnce.Do(func() {
-		if p.stdinW != nil {
-			p.stdinW.Close()
+		if p.stdinHold != nil {
+			p.stdinHold.Close()
 		}
 	})
 }

@@ -103,9 +103,21 @@ func runGoID(t *testing.T, id string, args []string, stdin io.Reader, stdout io.
 	if stdout == nil {
 		stdout = &outBuf
 	}
-	task, err := ctr.NewTask(ctx, goIO(stdin, stdout, &errBuf))
+	// Like ctr, tell the shim when our input ends: runc's shim (and ours)
+	// keep the stdin fifo open until CloseIO.
+	var in io.Reader
+	var closer *stdinCloser
+	if stdin != nil {
+		closer = &stdinCloser{r: stdin, ready: make(chan struct{})}
+		in = closer
+	}
+	task, err := ctr.NewTask(ctx, goIO(in, stdout, &errBuf))
 	if err != nil {
 		t.Fatalf("new task %s %v: %v", id, args, err)
+	}
+	if closer != nil {
+		closer.close = func() { _ = task.CloseIO(ctx, client.WithStdinCloser) }
+		close(closer.ready)
 	}
 	statusC, err := task.Wait(ctx)
 	if err != nil {
@@ -126,4 +138,22 @@ func runGoID(t *testing.T, id string, args []string, stdin io.Reader, stdout io.
 	r := goResult{exit: st.ExitCode(), stdout: outBuf.String(), stderr: errBuf.String()}
 	t.Logf("go client %v -> exit %d\nstdout: %s\nstderr: %s", args, r.exit, clip(r.stdout), clip(r.stderr))
 	return r
+}
+
+// stdinCloser calls CloseIO once its reader is exhausted, as ctr does.
+type stdinCloser struct {
+	r     io.Reader
+	ready chan struct{} // closed once close is set
+	close func()
+	once  bool
+}
+
+func (s *stdinCloser) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err == io.EOF && !s.once {
+		s.once = true
+		<-s.ready
+		s.close()
+	}
+	return n, err
 }
