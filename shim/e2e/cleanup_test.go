@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,23 @@ func TestNoLeftovers(t *testing.T) {
 	t.Run("ctr-killed", func(t *testing.T) {
 		before := snapshotLeftovers("")
 		id, _ := startSpinning(t, []string{"/spin.wasm"})
+		// What must vanish has to exist first, or the check below proves
+		// nothing (a shim that made no cgroup would pass it).
+		during := snapshotLeftovers(id)
+		t.Run("cgroup-while-running", func(t *testing.T) {
+			// Skipped rather than failed: per-container cgroups are the
+			// cgroups package's job, which has not landed; the skip keeps
+			// the gap visible in the output until it does.
+			if len(during.cgroups) == 0 {
+				t.Skipf("no cgroup named %s while the task runs: the leftover cgroup check below is vacuous", id)
+			}
+		})
+		if len(during.stateDirs) == 0 {
+			t.Errorf("no runtime state directory for %s while the task runs", id)
+		}
+		if !slices.ContainsFunc(during.mounts, func(m string) bool { return strings.Contains(m, id) }) {
+			t.Errorf("no rootfs mount for %s while the task runs: %v", id, during.mounts)
+		}
 		runCtr(t, "task", "kill", "-s", "SIGKILL", id)
 		waitStopped(t, id)
 		runCtr(t, "task", "delete", id)

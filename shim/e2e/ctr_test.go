@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -24,7 +25,7 @@ const ctrTimeout = 2 * time.Minute
 func (d *daemon) ctrCmd(stdin io.Reader, stdout io.Writer, args ...string) (string, string, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), ctrTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, d.ctr, d.ctrArgs(args...)...)
+	cmd := d.ctrExec(ctx, args...)
 	var outBuf, errBuf bytes.Buffer
 	cmd.Stdin = stdin
 	cmd.Stdout = &outBuf
@@ -34,6 +35,14 @@ func (d *daemon) ctrCmd(stdin io.Reader, stdout io.Writer, args ...string) (stri
 	cmd.Stderr = &errBuf
 	err := cmd.Run()
 	return outBuf.String(), errBuf.String(), exitCode(err)
+}
+
+// ctrExec prepares a ctr command; ctr 2.x would otherwise print the
+// daemon's cgroup v1 deprecation warning on stderr at every call.
+func (d *daemon) ctrExec(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, d.ctr, d.ctrArgs(args...)...)
+	cmd.Env = append(os.Environ(), "CONTAINERD_SUPPRESS_DEPRECATION_WARNINGS=1")
+	return cmd
 }
 
 func (d *daemon) ctrArgs(args ...string) []string {
@@ -141,7 +150,7 @@ type eventWatcher struct {
 func watchEvents(t *testing.T) *eventWatcher {
 	t.Helper()
 	d := suite.daemon
-	cmd := exec.Command(d.ctr, d.ctrArgs("events", "namespace=="+d.ns)...)
+	cmd := d.ctrExec(context.Background(), "events", "namespace=="+d.ns)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

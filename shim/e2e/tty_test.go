@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -19,7 +18,7 @@ func TestTTY(t *testing.T) {
 	defer cancel()
 	args := append([]string{"run", "-t", "--rm"}, runFlags()...)
 	args = append(args, testdataImage, containerID(t), helloModule, "a", "b")
-	cmd := exec.CommandContext(ctx, d.ctr, d.ctrArgs(args...)...)
+	cmd := d.ctrExec(ctx, args...)
 	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
 	if err != nil {
 		t.Fatalf("start ctr on a pty: %v", err)
