@@ -1,0 +1,116 @@
+package cgroups
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/containerd/cgroups/v3/cgroup1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"google.golang.org/protobuf/proto"
+)
+
+// v1 is a cgroup in every v1 hierarchy the host mounts.
+type v1 struct {
+	cg cgroup1.Cgroup
+}
+
+func newV1(path string, resources *specs.LinuxResources) (*v1, error) {
+	cg, err := cgroup1.New(cgroup1.StaticPath(path), resourcesOrEmpty(resources))
+	if err != nil {
+		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
+	}
+	return &v1{cg: cg}, nil
+}
+
+func resourcesOrEmpty(r *specs.LinuxResources) *specs.LinuxResources {
+	if r == nil {
+		return &specs.LinuxResources{}
+	}
+	return r
+}
+
+func (c *v1) Add(pid int) error {
+	if err := c.cg.AddProc(uint64(pid)); err != nil {
+		return fmt.Errorf("add %d to cgroup: %w", pid, err)
+	}
+	return nil
+}
+
+func (c *v1) Update(r *specs.LinuxResources) error {
+	if err := c.cg.Update(resourcesOrEmpty(r)); err != nil {
+		return fmt.Errorf("update cgroup: %w", err)
+	}
+	return nil
+}
+
+func (c *v1) Stats() (proto.Message, error) {
+	m, err := c.cg.Stat(cgroup1.IgnoreNotExist)
+	if err != nil {
+		return nil, fmt.Errorf("cgroup stats: %w", err)
+	}
+	return m, nil
+}
+
+func (c *v1) Freeze() error { return wrap("freeze cgroup", c.cg.Freeze()) }
+func (c *v1) Thaw() error   { return wrap("thaw cgroup", c.cg.Thaw()) }
+
+func (c *v1) Pids() ([]int, error) {
+	procs, err := c.cg.Processes(cgroup1.Devices, false)
+	if err != nil {
+		// Not every host mounts the devices hierarchy; pids is ours too.
+		procs, err = c.cg.Processes(cgroup1.Pids, false)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list cgroup processes: %w", err)
+	}
+	pids := make([]int, 0, len(procs))
+	for _, p := range procs {
+		pids = append(pids, p.Pid)
+	}
+	return pids, nil
+}
+
+// WatchOOM reads the memory controller's OOM eventfd; each read is one or
+// more OOM events. Removing the cgroup wakes the eventfd too, which is
+// told apart by the cgroup being gone.
+func (c *v1) WatchOOM(ctx context.Context, onOOM func()) error {
+	fd, err := c.cg.OOMEventFD()
+	if errors.Is(err, cgroup1.ErrMemoryNotSupported) {
+		return ErrNoMemoryController
+	}
+	if err != nil {
+		return fmt.Errorf("watch OOM: %w", err)
+	}
+	f := os.NewFile(fd, "oom-eventfd")
+	go func() {
+		<-ctx.Done()
+		f.Close()
+	}()
+	go func() {
+		buf := make([]byte, 8)
+		for {
+			if _, err := f.Read(buf); err != nil {
+				return
+			}
+			if binary.LittleEndian.Uint64(buf) == 0 || c.cg.State() == cgroup1.Deleted {
+				return
+			}
+			onOOM()
+		}
+	}()
+	return nil
+}
+
+func (c *v1) Delete() error {
+	return wrap("delete cgroup", c.cg.Delete())
+}
+
+func wrap(what string, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}

@@ -1,0 +1,85 @@
+package cgroups
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/containerd/cgroups/v3/cgroup2"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"google.golang.org/protobuf/proto"
+)
+
+const unifiedMountpoint = "/sys/fs/cgroup"
+
+// v2 is a cgroup in the unified hierarchy.
+type v2 struct {
+	m *cgroup2.Manager
+}
+
+func newV2(mountpoint, path string, resources *specs.LinuxResources) (*v2, error) {
+	m, err := cgroup2.NewManager(mountpoint, path, cgroup2.ToResources(resourcesOrEmpty(resources)))
+	if err != nil {
+		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
+	}
+	return &v2{m: m}, nil
+}
+
+func (c *v2) Add(pid int) error {
+	if err := c.m.AddProc(uint64(pid)); err != nil {
+		return fmt.Errorf("add %d to cgroup: %w", pid, err)
+	}
+	return nil
+}
+
+func (c *v2) Update(r *specs.LinuxResources) error {
+	return wrap("update cgroup", c.m.Update(cgroup2.ToResources(resourcesOrEmpty(r))))
+}
+
+func (c *v2) Stats() (proto.Message, error) {
+	m, err := c.m.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("cgroup stats: %w", err)
+	}
+	return m, nil
+}
+
+func (c *v2) Freeze() error { return wrap("freeze cgroup", c.m.Freeze()) }
+func (c *v2) Thaw() error   { return wrap("thaw cgroup", c.m.Thaw()) }
+
+func (c *v2) Pids() ([]int, error) {
+	procs, err := c.m.Procs(false)
+	if err != nil {
+		return nil, fmt.Errorf("list cgroup processes: %w", err)
+	}
+	pids := make([]int, 0, len(procs))
+	for _, p := range procs {
+		pids = append(pids, int(p))
+	}
+	return pids, nil
+}
+
+// WatchOOM follows memory.events; a growing oom_kill count is an OOM kill.
+func (c *v2) WatchOOM(ctx context.Context, onOOM func()) error {
+	events, errs := c.m.EventChan()
+	go func() {
+		var kills uint64
+		for {
+			select {
+			case e := <-events:
+				if e.OOMKill > kills {
+					kills = e.OOMKill
+					onOOM()
+				}
+			case <-errs:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+func (c *v2) Delete() error {
+	return wrap("delete cgroup", c.m.Delete())
+}
