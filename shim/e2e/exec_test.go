@@ -1,55 +1,82 @@
 package e2e
 
 import (
+	"bytes"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/containerd/containerd/v2/client"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// TestExec: `ctr task exec` runs another module of the task's rootfs with
-// its own stdio and exit status, and containerd sees its events.
+// TestExec: an exec runs another module of the task's rootfs beside the
+// running task, with its own output and exit status, and is announced by
+// /tasks/exec-added and /tasks/exec-started.
 func TestExec(t *testing.T) {
-	needDaemon(t)
-	w := watchEvents(t)
-	id := startDetached(t, []string{demoModule, "sleep", "60"})
-
-	out, errOut, exit := runCtr(t, "task", "exec", "--exec-id", "hello", id, "/hello.wasm", "from", "exec")
-	if exit != 0 || !strings.Contains(out, "Hello from WebAssembly!") || !strings.Contains(out, "args: from exec") {
-		t.Fatalf("exec hello: exit %d, stdout %q, stderr %q", exit, out, errOut)
-	}
-	if _, _, exit := runCtr(t, "task", "exec", "--exec-id", "three", id, demoModule, "exit", "3"); exit != 3 {
-		t.Errorf("exec exit 3: ctr exited %d, want 3", exit)
-	}
-	for _, topic := range []string{"/tasks/exec-added", "/tasks/exec-started"} {
-		if _, ok := w.wait(30*time.Second, func(e event) bool {
-			return e.topic == topic && mentionsContainer(e, id) && strings.Contains(e.body, `"exec_id":"three"`)
-		}); !ok {
-			t.Errorf("no %s event for exec three", topic)
+	d := needDaemon(t)
+	t.Run("ctr", func(t *testing.T) {
+		w := watchEvents(t)
+		id, _ := startSpinning(t, []string{"/spin.wasm"})
+		exec := func(execID string, args ...string) (string, int) {
+			a := append([]string{"task", "exec", "--exec-id", execID, "--fifo-dir", d.fifoDir, id}, args...)
+			out, _, exit := runCtr(t, a...)
+			return out, exit
 		}
-	}
-	if _, ok := w.wait(30*time.Second, func(e event) bool {
-		return e.topic == "/tasks/exit" && mentionsContainer(e, id) && strings.Contains(e.body, `"id":"three"`) && e.exitStatus() == 3
-	}); !ok {
-		t.Errorf("no /tasks/exit with status 3 for exec three")
-	}
-
-	_, errOut, exit = runCtr(t, "task", "exec", "--exec-id", "bad", id, "/notwasm.txt")
-	if exit == 0 || !strings.Contains(errOut, "not a WebAssembly module") {
-		t.Errorf("exec of a text file: exit %d, stderr %q; want a clear refusal", exit, errOut)
-	}
-
-	// The task itself is untouched by its execs, and kill --all ends it.
-	if _, status := taskRow(t, id); status != "RUNNING" {
-		t.Fatalf("task is %s after the execs, want RUNNING", status)
-	}
-	if _, errOut, exit := runCtr(t, "task", "kill", "--all", id); exit != 0 {
-		t.Fatalf("ctr task kill --all: %s", errOut)
-	}
-	e, ok := w.wait(30*time.Second, exitEvent(id))
-	if !ok {
-		t.Fatal("no /tasks/exit after kill --all")
-	}
-	if got := e.exitStatus(); got != 143 {
-		t.Errorf("exit status after kill --all = %d, want 143", got)
-	}
+		out, exit := exec("hello", helloModule, "x", "y")
+		if exit != 0 || !hasLine(out, "Hello from WebAssembly!") || !hasLine(out, "args: x y") {
+			t.Errorf("exec hello: exit %d, output %q", exit, out)
+		}
+		if _, exit := exec("exit3", demoModule, "exit", "3"); exit != 3 {
+			t.Errorf("exec wasi-demo exit 3: exit %d, want 3", exit)
+		}
+		for _, topic := range []string{"/tasks/exec-added", "/tasks/exec-started"} {
+			match := func(e event) bool {
+				return e.topic == topic && mentionsContainer(e, id) && strings.Contains(e.body, `"exec_id":"hello"`)
+			}
+			if _, ok := w.wait(10*time.Second, match); !ok {
+				t.Errorf("no %s for exec hello", topic)
+			}
+		}
+		if _, status := taskRow(t, id); status != "RUNNING" {
+			t.Errorf("the task is %s after its execs ended, want RUNNING", status)
+		}
+	})
+	t.Run("client", func(t *testing.T) {
+		c, ctx := newClient(t)
+		ctr := newContainer(t, c, ctx, containerID(t), []string{"/spin.wasm"})
+		task, err := ctr.NewTask(ctx, goIO(nil, nil, nil))
+		if err != nil {
+			t.Fatalf("new task: %v", err)
+		}
+		if err := task.Start(ctx); err != nil {
+			t.Fatalf("start: %v", err)
+		}
+		var out bytes.Buffer
+		proc, err := task.Exec(ctx, "hello", &specs.Process{Args: []string{helloModule, "x"}, Cwd: "/"}, goIO(nil, &out, &out))
+		if err != nil {
+			t.Fatalf("exec: %v", err)
+		}
+		statusC, err := proc.Wait(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := proc.Start(ctx); err != nil {
+			t.Fatalf("exec start: %v", err)
+		}
+		st := <-statusC
+		if _, err := proc.Delete(ctx); err != nil {
+			t.Errorf("exec delete: %v", err)
+		}
+		if st.ExitCode() != 0 || !hasLine(out.String(), "args: x") {
+			t.Errorf("exec: exit %d, output %q", st.ExitCode(), out.String())
+		}
+		if err := task.Kill(ctx, syscall.SIGKILL); err != nil {
+			t.Errorf("kill: %v", err)
+		}
+		if _, err := task.Delete(ctx, client.WithProcessKill); err != nil {
+			t.Errorf("delete: %v", err)
+		}
+	})
 }

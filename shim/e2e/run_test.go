@@ -107,10 +107,10 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
-// trapExitStatus is the exit status of a task whose module traps. The
-// shim's README defines it (proposed by the shim: 70, EX_SOFTWARE from
-// sysexits.h): a status that no signal death (128+n) and no SIGKILL (137)
-// can be confused with.
+// trapExitStatus is the exit status of a task whose module traps, as the
+// README's exit status table defines it: 70 (EX_SOFTWARE), which no signal
+// death (128+n) and no SIGKILL (137) can be confused with. A literal, since
+// wasmexec.TrapExitStatus lives in a cgo package.
 const trapExitStatus = 70
 
 // TestTrap: a wasm trap is an exit with trapExitStatus and a message on
@@ -134,14 +134,18 @@ func TestTrap(t *testing.T) {
 			t.Errorf("stderr does not mention the trap (\"unreachable\" or \"wasm trap\"):\n%s", stderr)
 		}
 	}
-	t.Run("ctr", func(t *testing.T) {
-		_, errOut, exit := runCtr(t, ctrRunArgs(containerID(t), nil, "/trap.wasm")...)
-		check(t, exit, errOut)
-	})
-	t.Run("client", func(t *testing.T) {
-		r := runGo(t, []string{"/trap.wasm"}, nil, nil)
-		check(t, int(r.exit), r.stderr)
-	})
+	for _, module := range []string{"/trap.wasm", "/stackoverflow.wasm"} {
+		t.Run(strings.TrimSuffix(module[1:], ".wasm"), func(t *testing.T) {
+			t.Run("ctr", func(t *testing.T) {
+				_, errOut, exit := runCtr(t, ctrRunArgs(containerID(t), nil, module)...)
+				check(t, exit, errOut)
+			})
+			t.Run("client", func(t *testing.T) {
+				r := runGo(t, []string{module}, nil, nil)
+				check(t, int(r.exit), r.stderr)
+			})
+		})
+	}
 }
 
 // TestRootfsReadWrite: a file can be created, read back and deleted in the
@@ -197,6 +201,73 @@ func TestBindMount(t *testing.T) {
 		r := runGo(t, []string{demoModule, "read", "/mnt/host/file.txt"}, nil, nil, oci.WithMounts([]specs.Mount{m}))
 		check(t, int(r.exit), r.stdout)
 	})
+	t.Run("ctr-rw-write", func(t *testing.T) {
+		mount := fmt.Sprintf("type=bind,src=%s,dst=/mnt/host,options=rbind:rw", host)
+		_, _, exit := runCtr(t, ctrRunArgs(containerID(t), []string{"--mount", mount}, demoModule, "write", "/mnt/host/new.txt", "hi")...)
+		if exit != 0 {
+			t.Errorf("write through a rw bind mount: exit %d", exit)
+		}
+		if b, err := os.ReadFile(filepath.Join(host, "new.txt")); err != nil || string(b) != "hi" {
+			t.Errorf("the host sees %q (%v), want \"hi\"", b, err)
+		}
+	})
+	t.Run("ctr-ro", func(t *testing.T) {
+		mount := fmt.Sprintf("type=bind,src=%s,dst=/mnt/host,options=rbind:ro", host)
+		out, _, exit := runCtr(t, ctrRunArgs(containerID(t), []string{"--mount", mount}, demoModule, "read", "/mnt/host/file.txt")...)
+		check(t, exit, out)
+		_, _, exit = runCtr(t, ctrRunArgs(containerID(t), []string{"--mount", mount}, demoModule, "write", "/mnt/host/x.txt", "hi")...)
+		if exit == 0 {
+			t.Errorf("write through a read-only bind mount exited 0")
+		}
+		if _, err := os.Stat(filepath.Join(host, "x.txt")); err == nil {
+			t.Errorf("a write through a read-only bind mount reached the host")
+		}
+	})
+}
+
+// TestImageFiles: files of the image are readable, and process.cwd is the
+// module's working directory (through PWD, which Go's wasip1 reads).
+func TestImageFiles(t *testing.T) {
+	needDaemon(t)
+	const content = "hello from the image\n"
+	t.Run("ctr-absolute", func(t *testing.T) {
+		out, _, exit := runCtr(t, ctrRunArgs(containerID(t), nil, demoModule, "read", "/data/hello.txt")...)
+		if exit != 0 || out != content {
+			t.Errorf("read /data/hello.txt: exit %d, %q, want %q", exit, out, content)
+		}
+	})
+	t.Run("ctr-cwd", func(t *testing.T) {
+		out, _, exit := runCtr(t, ctrRunArgs(containerID(t), []string{"--cwd", "/data"}, demoModule, "read", "hello.txt")...)
+		if exit != 0 || out != content {
+			t.Errorf("read hello.txt in /data: exit %d, %q, want %q", exit, out, content)
+		}
+		out, _, _ = runCtr(t, ctrRunArgs(containerID(t), []string{"--cwd", "/data"}, demoModule, "env")...)
+		if !hasLine(out, "PWD=/data") {
+			t.Errorf("env with cwd /data lacks PWD=/data:\n%s", out)
+		}
+	})
+}
+
+// TestLogURI: a file:// stdio URI gets the task's output in that file.
+func TestLogURI(t *testing.T) {
+	d := needDaemon(t)
+	path := filepath.Join(d.dir, "logs", containerID(t)+".log")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, _, exit := runCtr(t, ctrRunArgs(containerID(t), []string{"--log-uri", "file://" + path}, helloModule, "a", "b")...)
+	if exit != 0 {
+		t.Errorf("exit %d, want 0", exit)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("log file: %v", err)
+	}
+	for _, want := range []string{"Hello from WebAssembly!", "args: a b"} {
+		if !hasLine(string(b), want) {
+			t.Errorf("log file lacks %q:\n%s", want, b)
+		}
+	}
 }
 
 // TestReadonlyRootfs: with root.readonly the module cannot write to /.

@@ -117,6 +117,14 @@ func TestKillSpinning(t *testing.T) {
 			t.Run("client-SIGKILL", func(t *testing.T) { goKill(t, sp.args, syscall.SIGKILL, 137, false) })
 		})
 	}
+	// The README names more signals that end a spinning task at once.
+	for _, sig := range []struct {
+		name string
+		want int
+	}{{"SIGINT", 130}, {"SIGHUP", 129}, {"SIGUSR1", 138}} {
+		t.Run("spin-wat-ctr-"+sig.name, func(t *testing.T) { ctrKill(t, spinners[0].args, sig.name, sig.want, true) })
+	}
+	t.Run("spin-wat-ctr-kill-all", func(t *testing.T) { ctrKill(t, spinners[0].args, "--all", 143, true) })
 }
 
 // ctrKill kills a spinner with `ctr task kill [-s signal]` and reads its
@@ -126,7 +134,10 @@ func ctrKill(t *testing.T, args []string, signal string, want int, timed bool) {
 	w := watchEvents(t)
 	id, _ := startSpinning(t, args)
 	kill := []string{"task", "kill"}
-	if signal != "" {
+	switch {
+	case signal == "--all":
+		kill = append(kill, "--all")
+	case signal != "":
 		kill = append(kill, "-s", signal)
 	}
 	kill = append(kill, id)
