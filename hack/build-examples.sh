@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build every example workload and fixture into OUTDIR (default bin/examples):
-# hello.wasm, wasi-demo.wasm, one .wasm per examples/fixtures/*.wat, notwasm.txt.
+# hello.wasm, wasi-demo.wasm, spin.wasm, memhog.wasm, one .wasm per examples/fixtures/*.wat, notwasm.txt.
 #
 #   hack/build-examples.sh [OUTDIR]
 set -euo pipefail
@@ -18,7 +18,7 @@ if ! command -v wat2wasm >/dev/null; then
 fi
 
 cd "$ROOT"
-for prog in hello wasi-demo; do
+for prog in hello wasi-demo spin memhog; do
 	GOOS=wasip1 GOARCH=wasm go build -trimpath -o "$OUT/$prog.wasm" "./examples/$prog"
 done
 for wat in examples/fixtures/*.wat; do

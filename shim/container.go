@@ -7,12 +7,17 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/log"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/cgroups"
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
 )
 
 // container keeps the books of one task: its bundle, rootfs, init process
@@ -24,6 +29,9 @@ type container struct {
 	mounted bool // we mounted rootfs and must unmount it
 	spec    *specs.Spec
 	init    *process
+	cgroup  cgroups.Cgroup
+	// stopOOMWatch ends the OOM watch when the container is deleted.
+	stopOOMWatch context.CancelFunc
 
 	mu    sync.Mutex // guards execs
 	execs map[string]*process
@@ -49,7 +57,15 @@ func createContainer(ctx context.Context, id, bundle string, mounts []*types.Mou
 	if err != nil {
 		return nil, err
 	}
-	if c.init, err = newProcess(ctx, "", opts, s); err != nil {
+	if err := c.createCgroup(ctx); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			c.deleteCgroup(ctx)
+		}
+	}()
+	if c.init, err = c.spawn(ctx, "", opts, s); err != nil {
 		return nil, fmt.Errorf("create task %s: %w", id, err)
 	}
 	if err := os.WriteFile(filepath.Join(bundle, initPidFile), []byte(strconv.Itoa(c.init.pid)), 0o600); err != nil {
@@ -57,6 +73,62 @@ func createContainer(ctx context.Context, id, bundle string, mounts []*types.Mou
 		return nil, fmt.Errorf("write %s: %w", initPidFile, err)
 	}
 	return c, nil
+}
+
+// spawn starts a task child and moves it into the container's cgroup once
+// its module is compiled: compiling is the engine's cost, not the
+// container's, and must not be OOM-killed by a limit sized for the module.
+func (c *container) spawn(ctx context.Context, execID string, opts taskchild.Options, s stdio) (*process, error) {
+	p, err := newProcess(ctx, execID, opts, s)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.cgroup.Add(p.pid); err != nil {
+		_ = p.destroy(ctx)
+		return nil, err
+	}
+	return p, nil
+}
+
+func (c *container) createCgroup(ctx context.Context) error {
+	ns, _ := namespaces.Namespace(ctx)
+	var cgroupsPath string
+	var resources *specs.LinuxResources
+	if c.spec.Linux != nil {
+		cgroupsPath, resources = c.spec.Linux.CgroupsPath, c.spec.Linux.Resources
+	}
+	path, err := cgroups.Path(cgroupsPath, ns, c.id)
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, errdefs.ErrInvalidArgument)
+	}
+	if c.cgroup, err = cgroups.New(path, resources); err != nil {
+		return err
+	}
+	return nil
+}
+
+// watchOOM reports every OOM kill in the container's cgroup.
+func (c *container) watchOOM(ctx context.Context, onOOM func()) {
+	ctx, c.stopOOMWatch = context.WithCancel(context.WithoutCancel(ctx))
+	if err := c.cgroup.WatchOOM(ctx, onOOM); err != nil {
+		log.G(ctx).WithError(err).WithField("id", c.id).Warn("OOM kills of this task will not be reported")
+	}
+}
+
+// deleteCgroup removes the cgroup once its processes are gone; the kernel
+// may take a moment to let go of a process that was just reaped.
+func (c *container) deleteCgroup(ctx context.Context) {
+	if c.stopOOMWatch != nil {
+		c.stopOOMWatch()
+	}
+	var err error
+	for i := 0; i < 50; i++ {
+		if err = c.cgroup.Delete(); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	log.G(ctx).WithError(err).WithField("id", c.id).Error("delete cgroup")
 }
 
 func (c *container) mountRootfs(mounts []*types.Mount) error {

@@ -14,18 +14,19 @@ import (
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
 )
 
-// processState is where a task or exec is in its life. The only moves are
-// created -> running -> stopped and created -> stopped.
+// processState is where a task or exec is in its life. The moves are
+// created -> running <-> paused, and any of them -> stopped.
 type processState int
 
 const (
 	stateCreated processState = iota
 	stateRunning
+	statePaused
 	stateStopped
 )
 
 func (s processState) String() string {
-	return [...]string{"created", "running", "stopped"}[s]
+	return [...]string{"created", "running", "paused", "stopped"}[s]
 }
 
 // process is a task's init process or one exec: a task child and its IO.
@@ -138,4 +139,25 @@ func (p *process) destroy(ctx context.Context) error {
 		_ = p.child.Signal(syscall.SIGKILL)
 	}
 	return p.wait(ctx)
+}
+
+// setPaused moves a running process to paused (paused=true) or back; the
+// freeze or thaw runs under the lock so that State never disagrees with
+// the cgroup, and onChange queues the event in the same order.
+func (p *process) setPaused(paused bool, freeze func() error, onChange func()) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	from, to := stateRunning, statePaused
+	if !paused {
+		from, to = statePaused, stateRunning
+	}
+	if p.state != from {
+		return fmt.Errorf("cannot %s a %s process: %w", map[bool]string{true: "pause", false: "resume"}[paused], p.state, errdefs.ErrFailedPrecondition)
+	}
+	if err := freeze(); err != nil {
+		return err
+	}
+	p.state = to
+	onChange()
+	return nil
 }

@@ -75,6 +75,9 @@ func (s *service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (*ta
 	s.mu.Lock()
 	s.containers[r.ID] = c
 	s.mu.Unlock()
+	c.watchOOM(ctx, func() {
+		s.events.send(runtime.TaskOOMEventTopic, &eventstypes.TaskOOM{ContainerID: c.id})
+	})
 	go c.init.monitor(s.onExit(c, c.init))
 	s.events.send(runtime.TaskCreateEventTopic, &eventstypes.TaskCreate{
 		ContainerID: r.ID,
@@ -138,8 +141,8 @@ func (s *service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (*taskap
 	if err != nil {
 		return nil, err
 	}
-	if st := p.snapshot().state; st == stateRunning {
-		return nil, fmt.Errorf("cannot delete a running process: %w", errdefs.ErrFailedPrecondition)
+	if st := p.snapshot().state; st == stateRunning || st == statePaused {
+		return nil, fmt.Errorf("cannot delete a %s process: %w", st, errdefs.ErrFailedPrecondition)
 	}
 	if p.id != "" {
 		if err := p.destroy(ctx); err != nil {
@@ -169,6 +172,7 @@ func (s *service) deleteContainer(ctx context.Context, c *container) error {
 			return fmt.Errorf("stop process %d: %w", p.pid, err)
 		}
 	}
+	c.deleteCgroup(ctx)
 	c.unmountRootfs(ctx)
 	s.mu.Lock()
 	delete(s.containers, c.id)
@@ -201,7 +205,7 @@ func (s *service) Exec(ctx context.Context, r *taskapi.ExecProcessRequest) (*pty
 	if err != nil {
 		return nil, err
 	}
-	p, err := newProcess(ctx, r.ExecID, opts, stdio{r.Stdin, r.Stdout, r.Stderr, r.Terminal})
+	p, err := c.spawn(ctx, r.ExecID, opts, stdio{r.Stdin, r.Stdout, r.Stderr, r.Terminal})
 	if err != nil {
 		return nil, fmt.Errorf("exec %s: %w", r.ExecID, err)
 	}
@@ -241,6 +245,8 @@ func taskStatus(s processState) task.Status {
 		return task.Status_CREATED
 	case stateRunning:
 		return task.Status_RUNNING
+	case statePaused:
+		return task.Status_PAUSED
 	default:
 		return task.Status_STOPPED
 	}
@@ -337,19 +343,53 @@ func (s *service) Shutdown(ctx context.Context, r *taskapi.ShutdownRequest) (*pt
 }
 
 func (s *service) Stats(ctx context.Context, r *taskapi.StatsRequest) (*taskapi.StatsResponse, error) {
-	return nil, fmt.Errorf("task metrics: %w", errdefs.ErrNotImplemented)
+	c, err := s.container(r.ID)
+	if err != nil {
+		return nil, err
+	}
+	metrics, err := c.cgroup.Stats()
+	if err != nil {
+		return nil, err
+	}
+	data, err := typeurl.MarshalAnyToProto(metrics)
+	if err != nil {
+		return nil, fmt.Errorf("marshal metrics: %w", err)
+	}
+	return &taskapi.StatsResponse{Stats: data}, nil
 }
 
+// Pause freezes the task's cgroup: the init process and every exec.
 func (s *service) Pause(ctx context.Context, r *taskapi.PauseRequest) (*ptypes.Empty, error) {
-	return nil, fmt.Errorf("pause: %w", errdefs.ErrNotImplemented)
+	c, err := s.container(r.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &ptypes.Empty{}, c.init.setPaused(true, c.cgroup.Freeze, func() {
+		s.events.send(runtime.TaskPausedEventTopic, &eventstypes.TaskPaused{ContainerID: c.id})
+	})
 }
 
 func (s *service) Resume(ctx context.Context, r *taskapi.ResumeRequest) (*ptypes.Empty, error) {
-	return nil, fmt.Errorf("resume: %w", errdefs.ErrNotImplemented)
+	c, err := s.container(r.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &ptypes.Empty{}, c.init.setPaused(false, c.cgroup.Thaw, func() {
+		s.events.send(runtime.TaskResumedEventTopic, &eventstypes.TaskResumed{ContainerID: c.id})
+	})
 }
 
+// Update applies new linux.resources to the running task's cgroup.
 func (s *service) Update(ctx context.Context, r *taskapi.UpdateTaskRequest) (*ptypes.Empty, error) {
-	return nil, fmt.Errorf("update resources: %w", errdefs.ErrNotImplemented)
+	c, err := s.container(r.ID)
+	if err != nil {
+		return nil, err
+	}
+	var res specs.LinuxResources
+	if r.Resources == nil || json.Unmarshal(r.Resources.Value, &res) != nil {
+		return nil, fmt.Errorf("update %s: unreadable linux resources: %w", r.ID, errdefs.ErrInvalidArgument)
+	}
+	return &ptypes.Empty{}, c.cgroup.Update(&res)
 }
 
 func (s *service) Checkpoint(ctx context.Context, r *taskapi.CheckpointTaskRequest) (*ptypes.Empty, error) {
