@@ -259,15 +259,31 @@ func (s *service) Kill(ctx context.Context, r *taskapi.KillRequest) (*ptypes.Emp
 	}
 	sig := syscall.Signal(r.Signal)
 	if !r.All {
-		return &ptypes.Empty{}, p.kill(sig)
-	}
-	// --all reaches every process of the task, like runc kill --all.
-	for _, q := range c.processes() {
-		if err := q.kill(sig); err != nil && !errdefs.IsNotFound(err) {
-			return nil, err
+		err = p.kill(sig)
+	} else {
+		// --all reaches every process of the task, like runc kill --all.
+		for _, q := range c.processes() {
+			if err = q.kill(sig); err != nil && !errdefs.IsNotFound(err) {
+				return nil, err
+			}
 		}
+		err = nil
 	}
-	return &ptypes.Empty{}, nil
+	if err == nil && sig == syscall.SIGKILL {
+		s.thawForKill(c)
+	}
+	return &ptypes.Empty{}, err
+}
+
+// thawForKill lets a paused task die: a frozen process cannot act on
+// SIGKILL until it is thawed.
+func (s *service) thawForKill(c *container) {
+	if c.init.snapshot().state != statePaused {
+		return
+	}
+	_ = c.init.setPaused(false, c.cgroup.Thaw, func() {
+		s.events.send(runtime.TaskResumedEventTopic, &eventstypes.TaskResumed{ContainerID: c.id})
+	})
 }
 
 func (s *service) Pids(ctx context.Context, r *taskapi.PidsRequest) (*taskapi.PidsResponse, error) {
