@@ -84,14 +84,14 @@ func (p *process) start(onStarted func()) error {
 
 // monitor reaps the child, waits for its output to be delivered, and then
 // records the exit; onExited runs under the process lock.
-func (p *process) monitor(onExited func(status int, at time.Time)) {
-	status := p.child.Wait()
+func (p *process) monitor(onExited func(res taskchild.Result, at time.Time)) {
+	res := p.child.Wait()
 	p.io.waitOutput()
 	p.io.close()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.state, p.exitStatus, p.exitedAt = stateStopped, status, time.Now()
-	onExited(status, p.exitedAt)
+	p.state, p.exitStatus, p.exitedAt = stateStopped, res.Status, time.Now()
+	onExited(res, p.exitedAt)
 	close(p.exited)
 }
 

@@ -21,6 +21,8 @@ import (
 	"github.com/containerd/log"
 	"github.com/containerd/typeurl/v2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
 )
 
 var _ taskapi.TTRPCTaskService = (*service)(nil)
@@ -89,9 +91,14 @@ func (s *service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (*ta
 	return &taskapi.CreateTaskResponse{Pid: uint32(c.init.pid)}, nil
 }
 
-// onExit records how a process ended and tells containerd.
-func (s *service) onExit(c *container, p *process) func(int, time.Time) {
-	return func(status int, at time.Time) {
+// onExit records how a process ended and tells containerd; a module stopped
+// by its memory limit is an OOM, like a cgroup OOM kill.
+func (s *service) onExit(c *container, p *process) func(taskchild.Result, time.Time) {
+	return func(res taskchild.Result, at time.Time) {
+		status := res.Status
+		if res.OutOfMemory {
+			s.events.send(runtime.TaskOOMEventTopic, &eventstypes.TaskOOM{ContainerID: c.id})
+		}
 		id := c.id
 		if p.id != "" {
 			id = p.id

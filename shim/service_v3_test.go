@@ -28,8 +28,8 @@ func TestRelayKeepsErrorClass(t *testing.T) {
 	if !errdefs.IsNotFound(err) {
 		t.Fatalf("error = %v, want NotFound", err)
 	}
-	_, err = v3.Stats(context.Background(), &taskv3.StatsRequest{ID: "missing"})
+	_, err = v3.Checkpoint(context.Background(), &taskv3.CheckpointTaskRequest{ID: "missing"})
 	if !errdefs.IsNotImplemented(err) {
-		t.Fatalf("Stats error = %v, want NotImplemented", err)
+		t.Fatalf("Checkpoint error = %v, want NotImplemented", err)
 	}
 }

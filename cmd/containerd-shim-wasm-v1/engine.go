@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/wasmexec"
 )
@@ -22,5 +24,12 @@ func (wasmEngine) Prepare(s taskchild.Spec) (taskchild.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	return prog, nil
+	return wasmProgram{prog}, nil
+}
+
+// wasmProgram reports a wasmexec run in the task child's terms.
+type wasmProgram struct{ p *wasmexec.Program }
+
+func (w wasmProgram) Run(stderr io.Writer) taskchild.Result {
+	return taskchild.Result{Status: w.p.Run(stderr)}
 }

@@ -25,10 +25,12 @@ var terminatingSignals = []os.Signal{
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM,
 }
 
-// status is the one message a child sends on its status fd.
+// status is a message a child sends on its status fd: ready (or the
+// error that prevents it), then, if it gets that far, how the run ended.
 type status struct {
-	Ready bool   `json:"ready"`
-	Error string `json:"error,omitempty"`
+	Ready       bool   `json:"ready,omitempty"`
+	Error       string `json:"error,omitempty"`
+	OutOfMemory bool   `json:"outOfMemory,omitempty"`
 }
 
 // Main is the task child's main function; it never returns.
@@ -50,6 +52,7 @@ func exitOnSignal() {
 
 func run(engine Engine) int {
 	statusPipe := os.NewFile(statusFD, "status")
+	defer statusPipe.Close()
 	spec, err := readSpec()
 	if err != nil {
 		return report(statusPipe, err)
@@ -64,7 +67,11 @@ func run(engine Engine) int {
 	if !waitForStart() {
 		return 1
 	}
-	return prog.Run(os.Stderr)
+	res := prog.Run(os.Stderr)
+	if res.OutOfMemory {
+		_ = writeStatus(statusPipe, status{OutOfMemory: true})
+	}
+	return res.Status
 }
 
 func readSpec() (Spec, error) {
@@ -83,7 +90,6 @@ func report(w *os.File, err error) int {
 }
 
 func writeStatus(w *os.File, s status) error {
-	defer w.Close()
 	return json.NewEncoder(w).Encode(s)
 }
 

@@ -35,17 +35,19 @@ func (fakeEngine) Prepare(s Spec) (Program, error) {
 	return fakeProgram{s}, nil
 }
 
-func (p fakeProgram) Run(stderr io.Writer) int {
+func (p fakeProgram) Run(stderr io.Writer) Result {
 	switch p.spec.Args[1] {
 	case "spin":
 		for {
 		}
 	case "exit":
 		n, _ := strconv.Atoi(p.spec.Args[2])
-		return n
+		return Result{Status: n}
+	case "oom":
+		return Result{Status: 2, OutOfMemory: true}
 	}
 	fmt.Println(strings.Join(p.spec.Args, " "))
-	return 0
+	return Result{}
 }
 
 func spawn(t *testing.T, modulePath string, args ...string) (*Child, *os.File) {
@@ -72,7 +74,7 @@ func TestStartRunsTheProgramAndReportsItsStatus(t *testing.T) {
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.Wait(); got != 3 {
+	if got := c.Wait().Status; got != 3 {
 		t.Fatalf("exit status = %d, want 3", got)
 	}
 	rest, _ := io.ReadAll(out)
@@ -86,7 +88,7 @@ func TestOutputGoesToTheGivenStdout(t *testing.T) {
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.Wait(); got != 0 {
+	if got := c.Wait().Status; got != 0 {
 		t.Fatalf("exit status = %d, want 0", got)
 	}
 	got, _ := io.ReadAll(out)
@@ -113,7 +115,7 @@ func TestTerminatingSignalsExitWith128PlusSignal(t *testing.T) {
 			if err := c.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
-			if got, want := c.Wait(), 128+int(sig); got != want {
+			if got, want := c.Wait().Status, 128+int(sig); got != want {
 				t.Fatalf("exit status = %d, want %d", got, want)
 			}
 		})
@@ -125,7 +127,7 @@ func TestSignalBeforeStartEndsTheChild(t *testing.T) {
 	if err := c.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.Wait(); got != 143 {
+	if got := c.Wait().Status; got != 143 {
 		t.Fatalf("exit status = %d, want 143", got)
 	}
 }
@@ -133,10 +135,31 @@ func TestSignalBeforeStartEndsTheChild(t *testing.T) {
 func TestReleasedChildExitsWithoutRunning(t *testing.T) {
 	c, out := spawn(t, "ok", "hello")
 	c.release()
-	if got := c.Wait(); got != 1 {
+	if got := c.Wait().Status; got != 1 {
 		t.Fatalf("exit status = %d, want 1", got)
 	}
 	if got, _ := io.ReadAll(out); len(got) != 0 {
 		t.Fatalf("a child that was never started ran: %q", got)
+	}
+}
+
+func TestOutOfMemoryIsReported(t *testing.T) {
+	c, _ := spawn(t, "ok", "oom")
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Wait(); got != (Result{Status: 2, OutOfMemory: true}) {
+		t.Fatalf("result = %+v, want status 2 and out of memory", got)
+	}
+}
+
+func TestKilledChildIsNotOutOfMemory(t *testing.T) {
+	c, _ := spawn(t, "ok", "spin")
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Signal(syscall.SIGKILL)
+	if got := c.Wait(); got != (Result{Status: 137}) {
+		t.Fatalf("result = %+v, want status 137 only", got)
 	}
 }

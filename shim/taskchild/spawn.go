@@ -30,6 +30,9 @@ type Options struct {
 type Child struct {
 	cmd   *exec.Cmd
 	start *os.File
+	// outcome receives the child's last status message: how its run ended,
+	// or nothing (a zero status) if it died without saying.
+	outcome chan status
 }
 
 // Spawn starts a child and returns once its module is ready to run, or
@@ -46,12 +49,24 @@ func Spawn(ctx context.Context, opts Options) (*Child, error) {
 		return nil, fmt.Errorf("start task child: %w", err)
 	}
 	pipes.closeChildEnds()
-	c := &Child{cmd: cmd, start: pipes.startW}
-	if err := c.awaitReady(ctx, opts.Spec, pipes); err != nil {
+	c := &Child{cmd: cmd, start: pipes.startW, outcome: make(chan status, 1)}
+	dec := json.NewDecoder(pipes.statusR)
+	specW := pipes.specW
+	pipes.specW = nil // awaitReady closes it
+	if err := c.awaitReady(ctx, opts.Spec, specW, dec); err != nil {
 		return nil, err
 	}
-	pipes.startW = nil // ownership moves to the Child
+	statusR := pipes.statusR
+	pipes.startW, pipes.statusR = nil, nil // ownership moves to the Child
+	go c.readOutcome(statusR, dec)
 	return c, nil
+}
+
+func (c *Child) readOutcome(r *os.File, dec *json.Decoder) {
+	defer r.Close()
+	var st status
+	_ = dec.Decode(&st)
+	c.outcome <- st
 }
 
 func command(opts Options, p *pipes) *exec.Cmd {
@@ -75,14 +90,14 @@ func command(opts Options, p *pipes) *exec.Cmd {
 	return cmd
 }
 
-func (c *Child) awaitReady(ctx context.Context, spec Spec, p *pipes) error {
-	if err := json.NewEncoder(p.specW).Encode(spec); err != nil {
+func (c *Child) awaitReady(ctx context.Context, spec Spec, specW *os.File, dec *json.Decoder) error {
+	err := json.NewEncoder(specW).Encode(spec)
+	specW.Close()
+	if err != nil {
 		c.kill()
 		return fmt.Errorf("send task spec: %w", err)
 	}
-	p.specW.Close()
-	p.specW = nil
-	st, err := readStatus(ctx, p.statusR)
+	st, err := readStatus(ctx, dec)
 	if err != nil || !st.Ready {
 		c.kill()
 	}
@@ -97,7 +112,7 @@ func (c *Child) awaitReady(ctx context.Context, spec Spec, p *pipes) error {
 	return nil
 }
 
-func readStatus(ctx context.Context, r *os.File) (status, error) {
+func readStatus(ctx context.Context, dec *json.Decoder) (status, error) {
 	type result struct {
 		st  status
 		err error
@@ -105,7 +120,7 @@ func readStatus(ctx context.Context, r *os.File) (status, error) {
 	done := make(chan result, 1)
 	go func() {
 		var st status
-		err := json.NewDecoder(r).Decode(&st)
+		err := dec.Decode(&st)
 		if errors.Is(err, io.EOF) {
 			err = nil // the child died first: st is empty, handled by the caller
 		}
@@ -150,20 +165,21 @@ func (c *Child) Signal(sig syscall.Signal) error {
 	return c.cmd.Process.Signal(sig)
 }
 
-// Wait reaps the child and returns its status the way runc reports one:
-// the exit code, or 128+N when signal N killed it.
-func (c *Child) Wait() int {
+// Wait reaps the child and returns how it ended. The status is the way
+// runc reports one: the exit code, or 128+N when signal N killed it.
+func (c *Child) Wait() Result {
 	err := c.cmd.Wait()
 	c.release()
-	if c.cmd.ProcessState == nil {
-		return 255
+	res := Result{OutOfMemory: (<-c.outcome).OutOfMemory}
+	ps := c.cmd.ProcessState
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	switch {
+	case ok && ws.Signaled():
+		res.Status = 128 + int(ws.Signal())
+	case err != nil && ps.ExitCode() < 0:
+		res.Status = 255
+	default:
+		res.Status = ps.ExitCode()
 	}
-	ws, ok := c.cmd.ProcessState.Sys().(syscall.WaitStatus)
-	if ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	if err != nil && c.cmd.ProcessState.ExitCode() < 0 {
-		return 255
-	}
-	return c.cmd.ProcessState.ExitCode()
+	return res
 }

@@ -29,8 +29,17 @@ type Engine interface {
 	Prepare(Spec) (Program, error)
 }
 
-// Program is a prepared module; Run calls its entrypoint once and returns
-// the process exit status, writing any trap to stderr.
+// Program is a prepared module; Run calls its entrypoint once and says
+// how it ended, writing any trap to stderr.
 type Program interface {
-	Run(stderr io.Writer) int
+	Run(stderr io.Writer) Result
+}
+
+// Result is how a module ended.
+type Result struct {
+	// Status is the process exit status.
+	Status int
+	// OutOfMemory means the module was stopped by its memory limit (a
+	// memory.grow refused at the limit), which the shim reports as an OOM.
+	OutOfMemory bool
 }
