@@ -22,6 +22,11 @@ type Config struct {
 	Preopens []Preopen
 	// Entrypoint is the exported function to call; DefaultEntrypoint if empty.
 	Entrypoint string
+	// CacheDir is the compile cache's directory (see Cache); "" compiles
+	// every time.
+	CacheDir string
+	// CacheMaxBytes bounds the cache; DefaultCacheMaxBytes if 0.
+	CacheMaxBytes int64
 }
 
 // Preopen maps a host directory into the module's file system.

@@ -22,34 +22,61 @@ type Program struct {
 	store *wasmtime.Store
 	entry *wasmtime.Func
 	name  string
+	stats Stats
 }
 
 // Prepare does everything that can fail because of the module itself, so
 // that the caller can report a bad module before it reports the task as
-// started: it reads, compiles, links and instantiates.
+// started: it reads, compiles (or loads from the cache), links and
+// instantiates.
 func Prepare(cfg Config) (*Program, error) {
-	wasm, err := os.ReadFile(cfg.ModulePath)
+	wasm, err := readModule(cfg.ModulePath)
 	if err != nil {
-		return nil, fmt.Errorf("read module: %w", err)
+		return nil, err
 	}
-	if err := checkHeader(wasm); err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.ModulePath, err)
-	}
-	engine := wasmtime.NewEngineWithConfig(engineConfig())
-	module, err := wasmtime.NewModule(engine, wasm)
+	comp := newCompiler(defaultSettings)
+	module, stats, err := compile(comp, cfg, wasm)
 	if err != nil {
 		return nil, fmt.Errorf("compile %s: %w", cfg.ModulePath, err)
 	}
 	if err := checkEntrypoint(module, cfg.entrypoint()); err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.ModulePath, err)
 	}
-	return instantiate(engine, module, cfg)
+	prog, err := instantiate(comp.engine, module, cfg)
+	if err != nil {
+		return nil, err
+	}
+	prog.stats = stats
+	return prog, nil
 }
 
-func engineConfig() *wasmtime.Config {
-	c := wasmtime.NewConfig()
-	c.SetStrategy(wasmtime.StrategyCranelift)
-	return c
+// Stats say how Prepare got the module's code: cache hit or miss, and the
+// time it took.
+func (p *Program) Stats() Stats { return p.stats }
+
+func readModule(path string) ([]byte, error) {
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read module: %w", err)
+	}
+	if err := checkHeader(wasm); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return wasm, nil
+}
+
+// compile goes through the cache when one is configured. A cache that
+// cannot be opened (not ours, not writable, a task running as another
+// user) costs a compile, never the task.
+func compile(comp *compiler, cfg Config, wasm []byte) (*wasmtime.Module, Stats, error) {
+	if cfg.CacheDir == "" {
+		return compileOnly(comp, wasm, Stats{Cache: CacheOff})
+	}
+	cache, err := OpenCache(cfg.CacheDir, cfg.CacheMaxBytes)
+	if err != nil {
+		return compileOnly(comp, wasm, Stats{Cache: CacheFailed, CacheErr: err})
+	}
+	return cache.module(comp, wasm)
 }
 
 func checkHeader(wasm []byte) error {

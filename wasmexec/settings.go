@@ -1,0 +1,83 @@
+package wasmexec
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sync"
+
+	"github.com/bytecodealliance/wasmtime-go/v39"
+)
+
+// settings are the engine options this package sets. They are one struct
+// so that the same value both configures wasmtime (config) and names the
+// compiled code in the cache (fingerprint): a field added here is part of
+// the cache key without anyone having to remember it. Every field is in the
+// key, even those that do not change generated code today, because wasmtime
+// refuses artifacts built under some runtime settings too (memory guards,
+// for instance) and a spurious miss is cheaper than a wrong guess.
+type settings struct {
+	Strategy            wasmtime.Strategy
+	OptLevel            wasmtime.OptLevel
+	ParallelCompilation bool
+	MemoryInitCOW       bool
+}
+
+// defaultSettings are wasmtime's own defaults, written out so that they are
+// in the cache key; see the README for the measurements behind each.
+var defaultSettings = settings{
+	Strategy:            wasmtime.StrategyCranelift,
+	OptLevel:            wasmtime.OptLevelSpeed,
+	ParallelCompilation: true,
+	MemoryInitCOW:       true,
+}
+
+func (s settings) config() *wasmtime.Config {
+	c := wasmtime.NewConfig()
+	c.SetStrategy(s.Strategy)
+	c.SetCraneliftOptLevel(s.OptLevel)
+	c.SetParallelCompilation(s.ParallelCompilation)
+	c.SetMemoryInitCOWSet(s.MemoryInitCOW)
+	return c
+}
+
+// fingerprint names everything besides the module's bytes that the
+// compiled code depends on: the cache format, the wasmtime release, the
+// architecture and every setting.
+func (s settings) fingerprint() string {
+	return fmt.Sprintf("%s %s %s %#v", cacheFormat, wasmtimeVersion(), runtime.GOARCH, s)
+}
+
+// compiler is an engine together with the settings it was built from, so
+// that the cache can never key code by settings other than its engine's.
+type compiler struct {
+	settings settings
+	engine   *wasmtime.Engine
+}
+
+func newCompiler(s settings) *compiler {
+	return &compiler{settings: s, engine: wasmtime.NewEngineWithConfig(s.config())}
+}
+
+const wasmtimeModule = "github.com/bytecodealliance/wasmtime-go/v39"
+
+// wasmtimeVersion is the wasmtime-go release linked into this binary, with
+// its go.sum hash so that a replaced or patched copy keys differently.
+// wasmtime also refuses artifacts of another release on its own; this only
+// spares the failed load.
+var wasmtimeVersion = sync.OnceValue(func() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return wasmtimeModule + "@unknown"
+	}
+	for _, dep := range bi.Deps {
+		if dep.Path != wasmtimeModule {
+			continue
+		}
+		if dep.Replace != nil {
+			dep = dep.Replace
+		}
+		return dep.Path + "@" + dep.Version + " " + dep.Sum
+	}
+	return wasmtimeModule + "@unknown"
+})
