@@ -59,12 +59,15 @@ func childOptions(spec *specs.Spec, proc *specs.Process, rootfs string) (taskchi
 	if err != nil {
 		return opts, err
 	}
+	cacheDir, cacheMaxBytes := taskchild.CacheFromEnv(os.Getenv)
 	opts.Spec = taskchild.Spec{
-		ModulePath: modulePath,
-		Args:       proc.Args,
-		Env:        envWithPWD(proc.Env, proc.Cwd),
-		Preopens:   preopens,
-		Entrypoint: entry,
+		ModulePath:    modulePath,
+		Args:          proc.Args,
+		Env:           envWithPWD(proc.Env, proc.Cwd),
+		Preopens:      preopens,
+		Entrypoint:    entry,
+		CacheDir:      cacheDir,
+		CacheMaxBytes: cacheMaxBytes,
 	}
 	opts.Cloneflags = flags
 	opts.Credential = credential(proc.User)

@@ -12,10 +12,12 @@ type wasmEngine struct{}
 
 func (wasmEngine) Prepare(s taskchild.Spec) (taskchild.Program, error) {
 	cfg := wasmexec.Config{
-		ModulePath: s.ModulePath,
-		Args:       s.Args,
-		Env:        s.Env,
-		Entrypoint: s.Entrypoint,
+		ModulePath:    s.ModulePath,
+		Args:          s.Args,
+		Env:           s.Env,
+		Entrypoint:    s.Entrypoint,
+		CacheDir:      s.CacheDir,
+		CacheMaxBytes: s.CacheMaxBytes,
 	}
 	for _, p := range s.Preopens {
 		cfg.Preopens = append(cfg.Preopens, wasmexec.Preopen{HostPath: p.HostPath, GuestPath: p.GuestPath, ReadOnly: p.ReadOnly})

@@ -1,6 +1,9 @@
 package taskchild
 
-import "io"
+import (
+	"io"
+	"strconv"
+)
 
 // ChildArg is os.Args[1] of a task child.
 const ChildArg = "__wasm-task-child"
@@ -15,6 +18,43 @@ type Spec struct {
 	Preopens   []Preopen `json:"preopens"`
 	// Entrypoint is the exported function to call ("" = the engine's default).
 	Entrypoint string `json:"entrypoint,omitempty"`
+	// CacheDir is the directory of compiled modules shared by all tasks
+	// ("" = compile every time), and CacheMaxBytes its bound (0 = the
+	// engine's default). The child runs with an empty environment, so the
+	// shim resolves them from its own: see CacheFromEnv.
+	CacheDir      string `json:"cacheDir,omitempty"`
+	CacheMaxBytes int64  `json:"cacheMaxBytes,omitempty"`
+}
+
+// The compile cache is configured by the shim's environment, which
+// containerd passes on from its own.
+const (
+	// CacheDirEnv names the cache directory; CacheOff disables the cache.
+	CacheDirEnv = "CONTAINERD_SHIM_WASM_CACHE_DIR"
+	// CacheMaxBytesEnv bounds the cache's size, in bytes.
+	CacheMaxBytesEnv = "CONTAINERD_SHIM_WASM_CACHE_MAX_BYTES"
+	CacheOff         = "off"
+	// DefaultCacheDir is on disk, not under containerd's state (/run,
+	// a tmpfs), so that compiled modules survive reboots and do not take
+	// memory; and it is not inside containerd's root, which is containerd's.
+	DefaultCacheDir = "/var/lib/containerd-shim-wasm/cache"
+)
+
+// CacheFromEnv resolves the cache directory and bound from an environment
+// (os.Getenv). A bound that is not a positive number means the default.
+func CacheFromEnv(getenv func(string) string) (dir string, maxBytes int64) {
+	dir = getenv(CacheDirEnv)
+	switch dir {
+	case "":
+		dir = DefaultCacheDir
+	case CacheOff:
+		dir = ""
+	}
+	maxBytes, err := strconv.ParseInt(getenv(CacheMaxBytesEnv), 10, 64)
+	if err != nil || maxBytes < 0 {
+		maxBytes = 0
+	}
+	return dir, maxBytes
 }
 
 // Preopen is a host directory the module sees at GuestPath.
