@@ -42,6 +42,8 @@ func (d *daemon) ctrCmd(stdin io.Reader, stdout io.Writer, args ...string) (stri
 func (d *daemon) ctrExec(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, d.ctr, d.ctrArgs(args...)...)
 	cmd.Env = append(os.Environ(), "CONTAINERD_SUPPRESS_DEPRECATION_WARNINGS=1")
+	// Bound the wait for ctr's output copies after a timeout kill too.
+	cmd.WaitDelay = 5 * time.Second
 	return cmd
 }
 

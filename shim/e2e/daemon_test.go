@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -32,6 +34,9 @@ type daemon struct {
 	logPath string
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when the containerd process is reaped
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // disabledPlugins keeps the daemon small and off shared host paths: CRI
@@ -233,9 +238,15 @@ func (d *daemon) printLog(w io.Writer, from int64) {
 }
 
 // stop ends containerd and everything it left: shims started for this
-// daemon (found by its socket address on their command line), mounts
-// under the temporary directory and the namespace's cgroup folders.
+// daemon (found by its socket address on their command line) and their task
+// children, mounts under the temporary directory and the namespace's cgroup
+// folders. A second call (the timeout watchdog, then TestMain) does nothing.
 func (d *daemon) stop() error {
+	d.stopOnce.Do(func() { d.stopErr = d.teardown() })
+	return d.stopErr
+}
+
+func (d *daemon) teardown() error {
 	var errs []error
 	if d.cmd != nil && d.cmd.Process != nil {
 		d.cmd.Process.Signal(syscall.SIGTERM)
@@ -248,6 +259,9 @@ func (d *daemon) stop() error {
 		}
 	}
 	for _, p := range processesMentioning(d.address) {
+		for _, c := range childrenOf(p.pid) {
+			syscall.Kill(c, syscall.SIGKILL)
+		}
 		syscall.Kill(p.pid, syscall.SIGKILL)
 	}
 	for _, m := range mountsUnder(d.dir) {
@@ -256,7 +270,7 @@ func (d *daemon) stop() error {
 		}
 	}
 	for _, dir := range cgroupDirsNamed(d.ns) {
-		os.Remove(dir)
+		removeCgroupTree(dir)
 	}
 	if err := os.RemoveAll(d.dir); err != nil {
 		errs = append(errs, err)
@@ -274,4 +288,20 @@ func lines(s string) []string {
 		}
 	}
 	return out
+}
+
+// removeCgroupTree removes a cgroup folder and the empty ones below it,
+// innermost first, as cgroupfs only lets empty leaves go.
+func removeCgroupTree(dir string) {
+	var dirs []string
+	filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err == nil && e.IsDir() {
+			dirs = append(dirs, path)
+		}
+		return nil
+	})
+	sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
+	for _, p := range dirs {
+		os.Remove(p)
+	}
 }

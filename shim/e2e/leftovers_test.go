@@ -16,6 +16,7 @@ import (
 // recycled pid is not mistaken for the process seen before.
 type proc struct {
 	pid     int
+	ppid    int
 	start   string
 	exe     string
 	cmdline string
@@ -38,8 +39,10 @@ func processes() []proc {
 		}
 		cmdline, _ := os.ReadFile(filepath.Join(dir, "cmdline"))
 		exe, _ := os.Readlink(filepath.Join(dir, "exe"))
+		ppid, _ := strconv.Atoi(statField(stat, 4))
 		out = append(out, proc{
 			pid:     pid,
+			ppid:    ppid,
 			start:   statField(stat, 22),
 			exe:     exe,
 			cmdline: string(bytes.ReplaceAll(bytes.TrimRight(cmdline, "\x00"), []byte{0}, []byte{' '})),
@@ -60,6 +63,17 @@ func statField(stat []byte, n int) string {
 		return ""
 	}
 	return f[n-3]
+}
+
+// childrenOf lists the pids whose parent is pid (a shim's task children).
+func childrenOf(pid int) []int {
+	var out []int
+	for _, p := range processes() {
+		if p.ppid == pid {
+			out = append(out, p.pid)
+		}
+	}
+	return out
 }
 
 func processesMentioning(s string) []proc {

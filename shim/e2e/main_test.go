@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"errors"
+	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const (
@@ -54,6 +57,7 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	suite.daemon = d
+	defer stopBeforeTimeout(d).Stop()
 	if err := d.importImages(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		d.printLog(os.Stderr, 0)
@@ -68,6 +72,31 @@ func runMain(m *testing.M) int {
 		}
 	}
 	return code
+}
+
+// stopBeforeTimeout stops the daemon shortly before go test's -timeout
+// would panic: that panic exits without returning to TestMain, and would
+// leave containerd, its shims and mounts running on the host. A hung test
+// then fails against a dead daemon instead of hanging until the panic.
+func stopBeforeTimeout(d *daemon) *time.Timer {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	var timeout time.Duration
+	if f := flag.Lookup("test.timeout"); f != nil {
+		timeout, _ = f.Value.(flag.Getter).Get().(time.Duration)
+	}
+	if timeout <= 0 {
+		return time.NewTimer(time.Duration(math.MaxInt64))
+	}
+	margin := min(30*time.Second, timeout/10)
+	return time.AfterFunc(timeout-margin, func() {
+		fmt.Fprintf(os.Stderr, "e2e: go test -timeout %v is %v away: stopping containerd %s now\n", timeout, margin, d.version)
+		d.printLog(os.Stderr, 0)
+		if err := d.stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: teardown: %v\n", err)
+		}
+	})
 }
 
 func daemonVersion() string {

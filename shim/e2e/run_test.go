@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/containerd/containerd/v2/pkg/oci"
@@ -372,7 +373,8 @@ func (c *patternChecker) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func expectedSpewSum() string {
+// expectedSpewSum is computed once: both subtests compare with it.
+var expectedSpewSum = sync.OnceValue(func() string {
 	h := sha256.New()
 	buf := make([]byte, spewMiB<<20)
 	for i := range buf {
@@ -380,7 +382,7 @@ func expectedSpewSum() string {
 	}
 	h.Write(buf)
 	return hex.EncodeToString(h.Sum(nil))
-}
+})
 
 func (c *patternChecker) check(t *testing.T, exit int) {
 	t.Helper()
