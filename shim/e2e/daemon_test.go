@@ -148,6 +148,9 @@ func (d *daemon) spawn(repo string) error {
 	// A process group of its own keeps a ^C of go test from reaching the
 	// daemon before the teardown does.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// containerd 2.x looks for a shim in its working directory before PATH
+	// (pkg/shim.BinaryPath), so it runs where no stray binary can be.
+	cmd.Dir = d.dir
 	if err := cmd.Start(); err != nil {
 		return err
 	}

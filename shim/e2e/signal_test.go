@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -235,6 +236,15 @@ func TestTaskPs(t *testing.T) {
 	if err := syscall.Kill(pid, 0); err != nil {
 		t.Errorf("task pid %d is not a live host process: %v", pid, err)
 	}
+	// The suite must test the shim it was built with, not one that
+	// containerd found elsewhere: the task child re-executes the shim, and
+	// its parent is the shim.
+	want := filepath.Join(suite.repo, "bin", shimBinary)
+	stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	ppid, _ := strconv.Atoi(statField(stat, 4))
+	if exe, parent := exeOf(pid), exeOf(ppid); exe != want || parent != want {
+		t.Errorf("task pid %d runs %q under %q (pid %d), want %s for both", pid, exe, parent, ppid, want)
+	}
 
 	c, ctx := newClient(t)
 	ctr, err := c.LoadContainer(ctx, id)
@@ -303,4 +313,9 @@ func TestKillExited(t *testing.T) {
 			t.Errorf("delete: %v", err)
 		}
 	})
+}
+
+func exeOf(pid int) string {
+	exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	return strings.TrimSuffix(exe, " (deleted)")
 }
