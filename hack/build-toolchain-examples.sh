@@ -58,10 +58,10 @@ build_c() {
 
 # -sSTANDALONE_WASM makes a WASI command (_start, wasi_snapshot_preview1
 # imports). No -sALLOW_MEMORY_GROWTH: that adds the import
-# env.emscripten_notify_memory_growth, which no WASI runtime defines. The
+# env.emscripten_notify_memory_growth, which wasmtime's WASI does not define. The
 # --js-library only satisfies em++'s check of the WASI calls that main.cpp
-# imports itself; see examples/cpp/wasi-imports.js. Emscripten writes its
-# cache under the emscripten folder, so the first build takes longer.
+# imports itself; see examples/cpp/wasi-imports.js.
+# (Debian ships emscripten's prebuilt system libraries; no cache build.)
 build_cpp() {
 	need emscripten
 	em++ -O2 -std=c++17 -Wall -Werror -sSTANDALONE_WASM \
