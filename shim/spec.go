@@ -61,18 +61,36 @@ func childOptions(spec *specs.Spec, proc *specs.Process, rootfs string) (taskchi
 	}
 	cacheDir, cacheMaxBytes := taskchild.CacheFromEnv(os.Getenv)
 	opts.Spec = taskchild.Spec{
-		ModulePath:    modulePath,
-		Args:          proc.Args,
-		Env:           envWithPWD(proc.Env, proc.Cwd),
-		Preopens:      preopens,
-		Entrypoint:    entry,
-		CacheDir:      cacheDir,
-		CacheMaxBytes: cacheMaxBytes,
+		ModulePath:     modulePath,
+		Args:           proc.Args,
+		Env:            envWithPWD(proc.Env, proc.Cwd),
+		Preopens:       preopens,
+		Entrypoint:     entry,
+		CacheDir:       cacheDir,
+		CacheMaxBytes:  cacheMaxBytes,
+		MaxMemoryBytes: linearMemoryLimit(spec),
+		User:           &taskchild.User{UID: proc.User.UID, GID: proc.User.GID, AdditionalGids: proc.User.AdditionalGids},
 	}
 	opts.Cloneflags = flags
-	opts.Credential = credential(proc.User)
-	opts.Dir = rootfs
 	return opts, nil
+}
+
+// engineReserve is memory the task child needs besides the module's linear
+// memory (the engine, the code, stacks): the linear memory gets the rest
+// of the memory limit, so that a module that outgrows it fails its
+// memory.grow, with a clear message, before the cgroup's OOM killer
+// strikes.
+const engineReserve = 16 << 20
+
+func linearMemoryLimit(spec *specs.Spec) int64 {
+	if spec.Linux == nil || spec.Linux.Resources == nil || spec.Linux.Resources.Memory == nil || spec.Linux.Resources.Memory.Limit == nil {
+		return 0
+	}
+	limit := *spec.Linux.Resources.Memory.Limit
+	if limit <= 0 {
+		return 0
+	}
+	return limit - min(engineReserve, limit/4)
 }
 
 func checkStrings(lists ...[]string) error {
@@ -184,8 +202,4 @@ func cloneflags(spec *specs.Spec) (uintptr, error) {
 		flags |= flag
 	}
 	return flags, nil
-}
-
-func credential(u specs.User) *syscall.Credential {
-	return &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: u.AdditionalGids}
 }

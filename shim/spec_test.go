@@ -168,9 +168,9 @@ func TestCloneflagsAndCredential(t *testing.T) {
 	if opts.Cloneflags != syscall.CLONE_NEWPID|syscall.CLONE_NEWNS {
 		t.Fatalf("cloneflags = %#x", opts.Cloneflags)
 	}
-	c := opts.Credential
-	if c.Uid != 1000 || c.Gid != 1001 || !slices.Equal(c.Groups, []uint32{5}) {
-		t.Fatalf("credential = %+v", c)
+	u := opts.Spec.User
+	if u.UID != 1000 || u.GID != 1001 || !slices.Equal(u.AdditionalGids, []uint32{5}) {
+		t.Fatalf("user = %+v", u)
 	}
 }
 
@@ -184,5 +184,23 @@ func TestReadBundleSpecErrors(t *testing.T) {
 	}
 	if _, err := readBundleSpec(dir); !errdefs.IsInvalidArgument(err) {
 		t.Fatalf("broken config.json: %v, want InvalidArgument", err)
+	}
+}
+
+func TestLinearMemoryLimitLeavesTheEngineItsReserve(t *testing.T) {
+	for _, tc := range []struct{ limit, want int64 }{
+		{0, 0},
+		{-1, 0},
+		{64 << 20, 48 << 20},
+		{16 << 20, 12 << 20},
+		{1 << 30, 1<<30 - 16<<20},
+	} {
+		spec := &specs.Spec{Linux: &specs.Linux{Resources: &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &tc.limit}}}}
+		if got := linearMemoryLimit(spec); got != tc.want {
+			t.Errorf("limit %d: linear memory limit %d, want %d", tc.limit, got, tc.want)
+		}
+	}
+	if got := linearMemoryLimit(&specs.Spec{}); got != 0 {
+		t.Errorf("no resources: %d, want 0", got)
 	}
 }

@@ -27,6 +27,9 @@ type Config struct {
 	CacheDir string
 	// CacheMaxBytes bounds the cache; DefaultCacheMaxBytes if 0.
 	CacheMaxBytes int64
+	// MaxMemoryBytes bounds the module's linear memory: memory.grow past it
+	// fails (0 = no bound beyond the engine's own).
+	MaxMemoryBytes int64
 }
 
 // Preopen maps a host directory into the module's file system.

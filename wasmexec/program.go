@@ -20,9 +20,14 @@ var (
 // to have its entrypoint called once.
 type Program struct {
 	store *wasmtime.Store
-	entry *wasmtime.Func
-	name  string
-	stats Stats
+	inst  *wasmtime.Instance
+	// maxMemory is Config.MaxMemoryBytes; memoryLimitHit says Run ended
+	// with the linear memory at it.
+	maxMemory      int64
+	memoryLimitHit bool
+	entry          *wasmtime.Func
+	name           string
+	stats          Stats
 }
 
 // Prepare does everything that can fail because of the module itself, so
@@ -109,6 +114,9 @@ func instantiate(engine *wasmtime.Engine, module *wasmtime.Module, cfg Config) (
 	}
 	store := wasmtime.NewStore(engine)
 	store.SetWasi(wasi)
+	if cfg.MaxMemoryBytes > 0 {
+		store.Limiter(cfg.MaxMemoryBytes, -1, -1, -1, -1)
+	}
 	linker := wasmtime.NewLinker(engine)
 	if err := linker.DefineWasi(); err != nil {
 		return nil, fmt.Errorf("define WASI: %w", err)
@@ -117,7 +125,7 @@ func instantiate(engine *wasmtime.Engine, module *wasmtime.Module, cfg Config) (
 	if err != nil {
 		return nil, fmt.Errorf("instantiate %s: %w", cfg.ModulePath, err)
 	}
-	return &Program{store: store, entry: inst.GetFunc(store, cfg.entrypoint()), name: cfg.entrypoint()}, nil
+	return &Program{store: store, inst: inst, entry: inst.GetFunc(store, cfg.entrypoint()), name: cfg.entrypoint(), maxMemory: cfg.MaxMemoryBytes}, nil
 }
 
 func wasiConfig(cfg Config) (*wasmtime.WasiConfig, error) {
@@ -153,7 +161,32 @@ func splitEnv(env []string) (keys, values []string) {
 // would have had. A trap or engine error is reported on stderr.
 func (p *Program) Run(stderr io.Writer) int {
 	_, err := p.entry.Call(p.store)
-	return exitStatus(err, stderr)
+	status := exitStatus(err, stderr)
+	if status != 0 && p.atMemoryLimit() {
+		p.memoryLimitHit = true
+		fmt.Fprintf(stderr, "wasm: linear memory reached its limit of %d MiB (the container's memory limit): memory.grow failed\n", p.maxMemory>>20)
+	}
+	return status
+}
+
+// MemoryLimitReached says whether the last Run failed with the module's
+// linear memory at its limit, which is how a module runs out of memory:
+// the engine refuses memory.grow and the module gives up (Go and Rust
+// abort, C's malloc returns NULL).
+func (p *Program) MemoryLimitReached() bool { return p.memoryLimitHit }
+
+// wasmPageSize is the unit memory.grow works in.
+const wasmPageSize = 64 << 10
+
+func (p *Program) atMemoryLimit() bool {
+	if p.maxMemory <= 0 {
+		return false
+	}
+	ext := p.inst.GetExport(p.store, "memory")
+	if ext == nil || ext.Memory() == nil {
+		return false
+	}
+	return int64(ext.Memory().DataSize(p.store))+wasmPageSize > p.maxMemory
 }
 
 func exitStatus(err error, stderr io.Writer) int {

@@ -121,3 +121,49 @@ func TestPreopenOfMissingDirectoryFails(t *testing.T) {
 		t.Fatalf("error = %v", err)
 	}
 }
+
+// growUntilRefused grows memory one page at a time until memory.grow
+// fails, then exits 1, the way a runtime gives up when out of memory.
+const growUntilRefused = `(module ` + procExit + `
+  (func (export "_start")
+    (block $refused (loop $grow
+      (br_if $refused (i32.eq (memory.grow (i32.const 1)) (i32.const -1)))
+      (br $grow)))
+    (call $exit (i32.const 1))))`
+
+func TestMemoryLimit(t *testing.T) {
+	limit := int64(4 << 20)
+	prog, err := Prepare(Config{ModulePath: writeWat(t, growUntilRefused), MaxMemoryBytes: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	if got := prog.Run(&stderr); got != 1 {
+		t.Fatalf("status = %d, want 1", got)
+	}
+	if !prog.MemoryLimitReached() {
+		t.Fatal("MemoryLimitReached() = false for a module stopped by its limit")
+	}
+	if !strings.Contains(stderr.String(), "reached its limit of 4 MiB") {
+		t.Fatalf("stderr = %q, want the limit named", stderr.String())
+	}
+}
+
+func TestMemoryLimitNotReachedByAnOrdinaryFailure(t *testing.T) {
+	prog, err := Prepare(Config{ModulePath: writeWat(t, `(module (memory (export "memory") 1) (func (export "_start") unreachable))`), MaxMemoryBytes: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	prog.Run(&stderr)
+	if prog.MemoryLimitReached() {
+		t.Fatal("a trap far below the limit was taken for running out of memory")
+	}
+}
+
+func TestMemoryLimitBelowTheModulesMinimum(t *testing.T) {
+	_, err := Prepare(Config{ModulePath: writeWat(t, `(module (memory 100) (func (export "_start")))`), MaxMemoryBytes: 1 << 20})
+	if err == nil {
+		t.Fatal("a module needing 6.25 MiB was instantiated under a 1 MiB limit")
+	}
+}

@@ -12,12 +12,13 @@ type wasmEngine struct{}
 
 func (wasmEngine) Prepare(s taskchild.Spec) (taskchild.Program, error) {
 	cfg := wasmexec.Config{
-		ModulePath:    s.ModulePath,
-		Args:          s.Args,
-		Env:           s.Env,
-		Entrypoint:    s.Entrypoint,
-		CacheDir:      s.CacheDir,
-		CacheMaxBytes: s.CacheMaxBytes,
+		ModulePath:     s.ModulePath,
+		Args:           s.Args,
+		Env:            s.Env,
+		Entrypoint:     s.Entrypoint,
+		CacheDir:       s.CacheDir,
+		CacheMaxBytes:  s.CacheMaxBytes,
+		MaxMemoryBytes: s.MaxMemoryBytes,
 	}
 	for _, p := range s.Preopens {
 		cfg.Preopens = append(cfg.Preopens, wasmexec.Preopen{HostPath: p.HostPath, GuestPath: p.GuestPath, ReadOnly: p.ReadOnly})
@@ -33,5 +34,6 @@ func (wasmEngine) Prepare(s taskchild.Spec) (taskchild.Program, error) {
 type wasmProgram struct{ p *wasmexec.Program }
 
 func (w wasmProgram) Run(stderr io.Writer) taskchild.Result {
-	return taskchild.Result{Status: w.p.Run(stderr)}
+	status := w.p.Run(stderr)
+	return taskchild.Result{Status: status, OutOfMemory: w.p.MemoryLimitReached()}
 }

@@ -61,6 +61,9 @@ func run(engine Engine) int {
 	if err != nil {
 		return report(statusPipe, err)
 	}
+	if err := becomeUser(spec.User); err != nil {
+		return report(statusPipe, err)
+	}
 	if err := writeStatus(statusPipe, status{Ready: true}); err != nil {
 		return 1
 	}
@@ -101,4 +104,29 @@ func waitForStart() bool {
 	var b [1]byte
 	_, err := io.ReadFull(f, b[:])
 	return !errors.Is(err, io.EOF) && err == nil
+}
+
+// becomeUser switches to the task's identity after the module is prepared:
+// as root, the child could read the module and open the preopened
+// directories through the shim's private state directories; the module
+// itself then runs, and creates files, as the spec's user. Go applies
+// these calls to every thread of the process.
+func becomeUser(u *User) error {
+	if u == nil || (u.UID == 0 && u.GID == 0 && len(u.AdditionalGids) == 0) {
+		return nil
+	}
+	groups := make([]int, len(u.AdditionalGids))
+	for i, g := range u.AdditionalGids {
+		groups[i] = int(g)
+	}
+	if err := syscall.Setgroups(groups); err != nil {
+		return fmt.Errorf("set additional groups %v: %w", u.AdditionalGids, err)
+	}
+	if err := syscall.Setgid(int(u.GID)); err != nil {
+		return fmt.Errorf("set gid %d: %w", u.GID, err)
+	}
+	if err := syscall.Setuid(int(u.UID)); err != nil {
+		return fmt.Errorf("set uid %d: %w", u.UID, err)
+	}
+	return nil
 }

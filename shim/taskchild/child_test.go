@@ -45,6 +45,10 @@ func (p fakeProgram) Run(stderr io.Writer) Result {
 		return Result{Status: n}
 	case "oom":
 		return Result{Status: 2, OutOfMemory: true}
+	case "id":
+		groups, _ := os.Getgroups()
+		fmt.Println(os.Getuid(), os.Getgid(), groups)
+		return Result{}
 	}
 	fmt.Println(strings.Join(p.spec.Args, " "))
 	return Result{}
@@ -52,13 +56,18 @@ func (p fakeProgram) Run(stderr io.Writer) Result {
 
 func spawn(t *testing.T, modulePath string, args ...string) (*Child, *os.File) {
 	t.Helper()
+	return spawnAs(t, nil, modulePath, args...)
+}
+
+func spawnAs(t *testing.T, user *User, modulePath string, args ...string) (*Child, *os.File) {
+	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
 	c, err := Spawn(context.Background(), Options{
-		Spec:   Spec{ModulePath: modulePath, Args: append([]string{"/m.wasm"}, args...)},
+		Spec:   Spec{ModulePath: modulePath, Args: append([]string{"/m.wasm"}, args...), User: user},
 		Stdout: w, Stderr: w,
 	})
 	w.Close()
@@ -161,5 +170,22 @@ func TestKilledChildIsNotOutOfMemory(t *testing.T) {
 	_ = c.Signal(syscall.SIGKILL)
 	if got := c.Wait(); got != (Result{Status: 137}) {
 		t.Fatalf("result = %+v, want status 137 only", got)
+	}
+}
+
+func TestRunsAsTheSpecsUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("switching users needs root")
+	}
+	c, out := spawnAs(t, &User{UID: 65534, GID: 65533, AdditionalGids: []uint32{65532}}, "ok", "id")
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Wait().Status; got != 0 {
+		t.Fatalf("exit status = %d", got)
+	}
+	got, _ := io.ReadAll(out)
+	if string(got) != "65534 65533 [65532]\n" {
+		t.Fatalf("uid gid groups = %q, want 65534 65533 [65532]", got)
 	}
 }

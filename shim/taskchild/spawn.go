@@ -20,10 +20,6 @@ type Options struct {
 	Terminal bool
 	// Cloneflags are the namespaces to create (CLONE_NEW*).
 	Cloneflags uintptr
-	// Credential is the uid, gid and groups the child runs as; nil keeps ours.
-	Credential *syscall.Credential
-	// Dir is the child's working directory on the host.
-	Dir string
 }
 
 // Child is a task child that has prepared its module and waits for Start.
@@ -74,14 +70,12 @@ func command(opts Options, p *pipes) *exec.Cmd {
 		Path:       "/proc/self/exe",
 		Args:       []string{os.Args[0], ChildArg},
 		Env:        []string{},
-		Dir:        opts.Dir,
 		Stdin:      opts.Stdin,
 		Stdout:     opts.Stdout,
 		Stderr:     opts.Stderr,
 		ExtraFiles: []*os.File{p.specR, p.statusW, p.startR},
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: opts.Cloneflags,
-			Credential: opts.Credential,
 			Setsid:     true,
 			Setctty:    opts.Terminal,
 			Pdeathsig:  syscall.SIGKILL,

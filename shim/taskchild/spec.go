@@ -24,6 +24,10 @@ type Spec struct {
 	// shim resolves them from its own: see CacheFromEnv.
 	CacheDir      string `json:"cacheDir,omitempty"`
 	CacheMaxBytes int64  `json:"cacheMaxBytes,omitempty"`
+	// MaxMemoryBytes bounds the module's linear memory (0 = no bound).
+	MaxMemoryBytes int64 `json:"maxMemoryBytes,omitempty"`
+	// User is who runs the module once it is prepared (nil = root).
+	User *User `json:"user,omitempty"`
 }
 
 // The compile cache is configured by the shim's environment, which
@@ -82,4 +86,11 @@ type Result struct {
 	// OutOfMemory means the module was stopped by its memory limit (a
 	// memory.grow refused at the limit), which the shim reports as an OOM.
 	OutOfMemory bool
+}
+
+// User is the identity a task runs as.
+type User struct {
+	UID            uint32   `json:"uid"`
+	GID            uint32   `json:"gid"`
+	AdditionalGids []uint32 `json:"additionalGids,omitempty"`
 }
