@@ -175,9 +175,10 @@ func (p *Program) Run(stderr io.Writer) int {
 // abort, C's malloc returns NULL).
 func (p *Program) MemoryLimitReached() bool { return p.memoryLimitHit }
 
-// wasmPageSize is the unit memory.grow works in.
-const wasmPageSize = 64 << 10
-
+// atMemoryLimit says whether the linear memory ended within an eighth of
+// its limit. The engine does not tell which memory.grow it refused, and
+// runtimes grow in large steps (Go's heap by several MiB), so a failing
+// module that close to its limit is taken to have run out of memory.
 func (p *Program) atMemoryLimit() bool {
 	if p.maxMemory <= 0 {
 		return false
@@ -186,7 +187,7 @@ func (p *Program) atMemoryLimit() bool {
 	if ext == nil || ext.Memory() == nil {
 		return false
 	}
-	return int64(ext.Memory().DataSize(p.store))+wasmPageSize > p.maxMemory
+	return int64(ext.Memory().DataSize(p.store)) > p.maxMemory-p.maxMemory/8
 }
 
 func exitStatus(err error, stderr io.Writer) int {

@@ -1,0 +1,38 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+// TestUser: with --user, the module runs as that uid and gid: the files it
+// creates belong to them, and what they may not write stays unwritten.
+func TestUser(t *testing.T) {
+	needDaemon(t)
+	open := t.TempDir()
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	closed := t.TempDir() // 0700, root's
+	mounts := []string{
+		"--user", "1234:2345",
+		"--mount", "type=bind,src=" + open + ",dst=/open,options=rbind:rw",
+		"--mount", "type=bind,src=" + closed + ",dst=/closed,options=rbind:rw",
+	}
+	if _, errOut, exit := runCtr(t, ctrRunArgs(containerID(t), mounts, demoModule, "write", "/open/f.txt", "hi")...); exit != 0 {
+		t.Fatalf("write as 1234:2345 into a world-writable dir failed: %s", errOut)
+	}
+	fi, err := os.Stat(filepath.Join(open, "f.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if st.Uid != 1234 || st.Gid != 2345 {
+		t.Errorf("the module's file belongs to %d:%d, want 1234:2345", st.Uid, st.Gid)
+	}
+	if _, _, exit := runCtr(t, ctrRunArgs(containerID(t), mounts, demoModule, "write", "/closed/f.txt", "hi")...); exit == 0 {
+		t.Error("uid 1234 wrote into root's 0700 directory")
+	}
+}
