@@ -89,6 +89,14 @@ func clip(s string) string {
 	return s
 }
 
+// ctrHasFlag tells whether `ctr SUBCOMMAND... --help` lists flag: ctr's
+// flags differ by version (1.6 has no run --user, for one).
+func ctrHasFlag(t *testing.T, flag string, subcommand ...string) bool {
+	t.Helper()
+	out, _, _ := suite.daemon.ctrCmd(nil, nil, append(subcommand, "--help")...)
+	return strings.Contains(out, flag+" ") || strings.Contains(out, flag+",")
+}
+
 // runFlags are the ctr run flags every wasm container needs; fifo-dir keeps
 // ctr's fifos inside the private directory instead of /run/containerd.
 func runFlags() []string {

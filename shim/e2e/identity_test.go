@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/containerd/containerd/v2/pkg/oci"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // TestUser: with --user, the module runs as that uid and gid: the files it
@@ -16,6 +19,24 @@ func TestUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	closed := t.TempDir() // 0700, root's
+	binds := []specs.Mount{
+		{Type: "bind", Source: open, Destination: "/open", Options: []string{"rbind", "rw"}},
+		{Type: "bind", Source: closed, Destination: "/closed", Options: []string{"rbind", "rw"}},
+	}
+	// ctr 1.6 has no run --user; the Go client sets the same spec fields.
+	if !ctrHasFlag(t, "--user", "run") {
+		write := func(path string) int {
+			return int(runGo(t, []string{demoModule, "write", path, "hi"}, nil, nil, oci.WithUIDGID(1234, 2345), oci.WithMounts(binds)).exit)
+		}
+		if write("/open/f.txt") != 0 {
+			t.Fatal("write as 1234:2345 into a world-writable dir failed")
+		}
+		checkOwner(t, filepath.Join(open, "f.txt"))
+		if write("/closed/f.txt") == 0 {
+			t.Error("uid 1234 wrote into root's 0700 directory")
+		}
+		return
+	}
 	mounts := []string{
 		"--user", "1234:2345",
 		"--mount", "type=bind,src=" + open + ",dst=/open,options=rbind:rw",
@@ -24,15 +45,20 @@ func TestUser(t *testing.T) {
 	if _, errOut, exit := runCtr(t, ctrRunArgs(containerID(t), mounts, demoModule, "write", "/open/f.txt", "hi")...); exit != 0 {
 		t.Fatalf("write as 1234:2345 into a world-writable dir failed: %s", errOut)
 	}
-	fi, err := os.Stat(filepath.Join(open, "f.txt"))
+	checkOwner(t, filepath.Join(open, "f.txt"))
+	if _, _, exit := runCtr(t, ctrRunArgs(containerID(t), mounts, demoModule, "write", "/closed/f.txt", "hi")...); exit == 0 {
+		t.Error("uid 1234 wrote into root's 0700 directory")
+	}
+}
+
+func checkOwner(t *testing.T, path string) {
+	t.Helper()
+	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := fi.Sys().(*syscall.Stat_t)
 	if st.Uid != 1234 || st.Gid != 2345 {
 		t.Errorf("the module's file belongs to %d:%d, want 1234:2345", st.Uid, st.Gid)
-	}
-	if _, _, exit := runCtr(t, ctrRunArgs(containerID(t), mounts, demoModule, "write", "/closed/f.txt", "hi")...); exit == 0 {
-		t.Error("uid 1234 wrote into root's 0700 directory")
 	}
 }

@@ -283,8 +283,7 @@ func TestReadonlyRootfs(t *testing.T) {
 		}
 	}
 	t.Run("ctr", func(t *testing.T) {
-		help, _, _ := runCtr(t, "run", "--help")
-		if !strings.Contains(help, "--read-only") {
+		if !ctrHasFlag(t, "--read-only", "run") {
 			t.Skipf("ctr %s has no run --read-only", suite.daemon.version)
 		}
 		out, _, exit := runCtr(t, ctrRunArgs(containerID(t), []string{"--read-only"}, demoModule, "write", "/x.txt", "hi")...)
