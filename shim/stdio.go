@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/containerd/console"
 	"github.com/containerd/errdefs"
@@ -29,12 +30,14 @@ type processIO struct {
 	// child holds the ends handed to the child, closed once it started.
 	child [3]*os.File
 
-	// The stdin fifo is read until EOF, which comes once every writer
-	// closed it: the client, and stdinHold, a write end we keep so that
-	// EOF waits for CloseIO rather than for a client that went away, and
-	// data still in the fifo at CloseIO is not lost.
+	// The stdin fifo is opened blocking, so reading starts once the
+	// client's write end is there, and is read until EOF: the client
+	// closed it. CloseIO comes just before that (ctr calls it when its own
+	// input ends, then closes the fifo), and is sometimes lost (ctr drops
+	// it when input ends before Create returned), so EOF is what ends the
+	// child's input; CloseIO only bounds how long we wait for it.
 	stdinSrc  io.ReadCloser
-	stdinHold io.Closer
+	stdinDone chan struct{} // closed when the stdin copy has ended
 	stdinOnce sync.Once
 
 	console console.Console
@@ -80,25 +83,29 @@ func (p *processIO) openStdin(ctx context.Context, path string) error {
 		return err
 	}
 	p.child[0] = r
-	go func() {
-		copyStream(w, p.stdinSrc)
-		w.Close()
-	}()
+	p.copyStdin(w)
 	return nil
 }
 
+// openStdinFifo opens the fifo for reading in the background: the open
+// completes when the client opens its end, so it must outlive the request
+// that asked for it.
 func (p *processIO) openStdinFifo(ctx context.Context, path string) error {
-	src, err := fifo.OpenFifo(ctx, path, syscall.O_RDONLY|syscall.O_NONBLOCK, 0)
+	src, err := fifo.OpenFifo(context.WithoutCancel(ctx), path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CREAT, 0o700)
 	if err != nil {
 		return err
 	}
 	p.stdinSrc = src
-	hold, err := fifo.OpenFifo(ctx, path, syscall.O_WRONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return err
-	}
-	p.stdinHold = hold
+	p.stdinDone = make(chan struct{})
 	return nil
+}
+
+func (p *processIO) copyStdin(dst io.WriteCloser) {
+	go func() {
+		defer close(p.stdinDone)
+		copyStream(dst, p.stdinSrc)
+		dst.Close()
+	}()
 }
 
 func (p *processIO) openOutput(ctx context.Context, fd int, target string) error {
@@ -163,7 +170,7 @@ func (p *processIO) openTerminal(ctx context.Context, s stdio) error {
 		if err := p.openStdinFifo(ctx, s.stdin); err != nil {
 			return fmt.Errorf("open stdin: %w", err)
 		}
-		go copyStream(master, p.stdinSrc)
+		p.copyStdin(nopWriteCloser{master})
 	}
 	if s.stdout != "" {
 		dst, err := openOutputTarget(ctx, s.stdout)
@@ -197,14 +204,27 @@ func (p *processIO) closeChildEnds() {
 	}
 }
 
+// stdinGrace is how long CloseIO waits for the client to close the fifo
+// before it ends the child's input itself.
+const stdinGrace = time.Second
+
 // closeStdin is CloseIO: the child reads what is left in the fifo, then
-// EOF once the client has closed its end too.
+// EOF when the client closes its end, or after stdinGrace.
 func (p *processIO) closeStdin() {
-	p.stdinOnce.Do(func() {
-		if p.stdinHold != nil {
-			p.stdinHold.Close()
+	if p.stdinSrc == nil {
+		return
+	}
+	go func() {
+		select {
+		case <-p.stdinDone:
+		case <-time.After(stdinGrace):
+			p.stopStdin()
 		}
-	})
+	}()
+}
+
+func (p *processIO) stopStdin() {
+	p.stdinOnce.Do(func() { p.stdinSrc.Close() })
 }
 
 // waitOutput returns once everything the child wrote has been handed on.
@@ -214,9 +234,8 @@ func (p *processIO) waitOutput() {
 
 // close releases everything; call it after the child exited.
 func (p *processIO) close() {
-	p.closeStdin()
 	if p.stdinSrc != nil {
-		p.stdinSrc.Close()
+		p.stopStdin()
 	}
 	if p.console != nil {
 		p.console.Close()
@@ -235,3 +254,9 @@ func copyStream(dst io.Writer, src io.Reader) {
 	defer bufPool.Put(buf)
 	_, _ = io.CopyBuffer(dst, src, *buf)
 }
+
+// nopWriteCloser keeps the pty master open when the stdin copy ends: the
+// master is also the output's source.
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }
