@@ -110,8 +110,9 @@ start() {
 	# setsid detaches it from the caller's session so a test harness's
 	# terminal signals do not reach it; the shell records its own pid and
 	# then becomes containerd, so the pid file names the daemon itself.
+	# The shim's compile cache lives and dies with this daemon.
 	# shellcheck disable=SC2016 # expanded by the inner shell, on purpose
-	PATH="$ROOT/bin:$bin:$PATH" setsid bash -c 'echo $$ >"$1/containerd.pid"; exec "$2" --config "$1/config.toml"' \
+	CONTAINERD_SHIM_WASM_CACHE_DIR="$dir/wasm-cache" PATH="$ROOT/bin:$bin:$PATH" setsid bash -c 'echo $$ >"$1/containerd.pid"; exec "$2" --config "$1/config.toml"' \
 		_ "$dir" "$bin/containerd" </dev/null >>"$dir/containerd.log" 2>&1 &
 
 	local deadline=$((SECONDS + TIMEOUT))

@@ -83,6 +83,7 @@ func (c *container) spawn(ctx context.Context, execID string, opts taskchild.Opt
 	if err != nil {
 		return nil, err
 	}
+	log.G(ctx).WithFields(log.Fields{"id": c.id, "exec": execID, "pid": p.pid}).Infof("module %s ready: %s", opts.Spec.ModulePath, p.child.Detail())
 	if err := c.cgroup.Add(p.pid); err != nil {
 		_ = p.destroy(ctx)
 		return nil, err

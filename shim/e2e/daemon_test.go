@@ -144,6 +144,9 @@ func (d *daemon) spawn(repo string) error {
 	cmd.Env = append(withoutVar(os.Environ(), "PATH"),
 		"PATH="+filepath.Join(repo, "bin")+":"+d.bin+":"+os.Getenv("PATH"),
 		hostSecretVar+"=leak",
+		// A compile cache of the run's own, removed with the daemon's
+		// directory, instead of the node's.
+		"CONTAINERD_SHIM_WASM_CACHE_DIR="+filepath.Join(d.dir, "wasm-cache"),
 	)
 	// A process group of its own keeps a ^C of go test from reaching the
 	// daemon before the teardown does.

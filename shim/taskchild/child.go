@@ -29,6 +29,7 @@ var terminatingSignals = []os.Signal{
 // error that prevents it), then, if it gets that far, how the run ended.
 type status struct {
 	Ready       bool   `json:"ready,omitempty"`
+	Detail      string `json:"detail,omitempty"`
 	Error       string `json:"error,omitempty"`
 	OutOfMemory bool   `json:"outOfMemory,omitempty"`
 }
@@ -64,7 +65,11 @@ func run(engine Engine) int {
 	if err := becomeUser(spec.User); err != nil {
 		return report(statusPipe, err)
 	}
-	if err := writeStatus(statusPipe, status{Ready: true}); err != nil {
+	ready := status{Ready: true}
+	if d, ok := prog.(Describer); ok {
+		ready.Detail = d.Describe()
+	}
+	if err := writeStatus(statusPipe, ready); err != nil {
 		return 1
 	}
 	if !waitForStart() {

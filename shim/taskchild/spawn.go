@@ -29,6 +29,8 @@ type Child struct {
 	// outcome receives the child's last status message: how its run ended,
 	// or nothing (a zero status) if it died without saying.
 	outcome chan status
+	// detail is how the child said it prepared the module.
+	detail string
 }
 
 // Spawn starts a child and returns once its module is ready to run, or
@@ -95,6 +97,7 @@ func (c *Child) awaitReady(ctx context.Context, spec Spec, specW *os.File, dec *
 	if err != nil || !st.Ready {
 		c.kill()
 	}
+	c.detail = st.Detail
 	switch {
 	case err != nil:
 		return err
@@ -133,6 +136,9 @@ func (c *Child) kill() {
 	_ = c.cmd.Process.Kill()
 	_ = c.cmd.Wait()
 }
+
+// Detail is what the child said about preparing its module ("" if nothing).
+func (c *Child) Detail() string { return c.detail }
 
 // Pid is the child's pid in the shim's pid namespace.
 func (c *Child) Pid() int { return c.cmd.Process.Pid }

@@ -79,6 +79,12 @@ type Program interface {
 	Run(stderr io.Writer) Result
 }
 
+// Describer is a Program that can say, in a few words for the shim's log,
+// how it was prepared (for example whether its code came from a cache).
+type Describer interface {
+	Describe() string
+}
+
 // Result is how a module ended.
 type Result struct {
 	// Status is the process exit status.

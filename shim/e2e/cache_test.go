@@ -1,0 +1,34 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+)
+
+// TestCompileCache: the second run of a module loads its machine code from
+// the suite's compile cache, and says so in the shim's log.
+func TestCompileCache(t *testing.T) {
+	needDaemon(t)
+	var ids []string
+	for i := 0; i < 2; i++ {
+		id := containerID(t)
+		if _, errOut, exit := runCtr(t, ctrRunArgs(id, nil, "/hello.wasm")...); exit != 0 {
+			t.Fatalf("run %d: %s", i, errOut)
+		}
+		ids = append(ids, id)
+	}
+	log, err := os.ReadFile(suite.daemon.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hit := regexp.MustCompile(`ready: cache hit .*id=` + regexp.QuoteMeta(ids[1]) + `\b`)
+	if !hit.Match(log) {
+		t.Errorf("no cache hit logged for the second run (%s)", ids[1])
+	}
+	entries, _ := filepath.Glob(filepath.Join(suite.daemon.dir, "wasm-cache", "*.cwasm"))
+	if len(entries) == 0 {
+		t.Errorf("no entries in the suite's cache directory")
+	}
+}
