@@ -114,7 +114,7 @@ func layerEntries(t *testing.T, img v1.Image) []entry {
 func writeInputs(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	files := map[string]string{"app.wasm": "\x00asm\x01\x00\x00\x00", "hello.txt": "hello from the image\n"}
+	files := map[string]string{"app.wasm": "\x00asm\x01\x00\x00\x00", "hello.txt": "hello from the image\n", "native": "\x7fELF\x02\x01"}
 	for name, data := range files {
 		// 0600 on purpose: the image's modes must not follow the host's.
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
@@ -129,7 +129,7 @@ func TestBuildImage(t *testing.T) {
 	file := buildTar(t, t.TempDir(), "app.tar",
 		"-ref", "localhost/wasm/app:v1", "-entrypoint", "/app.wasm",
 		"-env", "A=1", "-env", "B=two", "-annotation", "purpose=test",
-		filepath.Join(in, "app.wasm"), filepath.Join(in, "hello.txt")+":/data/hello.txt")
+		filepath.Join(in, "app.wasm"), filepath.Join(in, "hello.txt")+":/data/hello.txt", filepath.Join(in, "native")+":/bin/native")
 
 	idx, err := readLayout(t, file).ImageIndex()
 	if err != nil {
@@ -182,8 +182,10 @@ func TestBuildImage(t *testing.T) {
 	}
 
 	want := []entry{
+		{"bin/", 0o755, tar.TypeDir, ""},
 		{"data/", 0o755, tar.TypeDir, ""},
 		{"app.wasm", 0o755, tar.TypeReg, "\x00asm\x01\x00\x00\x00"},
+		{"bin/native", 0o755, tar.TypeReg, "\x7fELF\x02\x01"},
 		{"data/hello.txt", 0o644, tar.TypeReg, "hello from the image\n"},
 	}
 	if got := layerEntries(t, img); !slices.Equal(got, want) {
