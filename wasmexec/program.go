@@ -25,6 +25,8 @@ type Program struct {
 	// with the linear memory at it.
 	maxMemory      int64
 	memoryLimitHit bool
+	// exitCode is what the module passed to proc_exit, if it called it.
+	exitCode *int32
 	entry          *wasmtime.Func
 	name           string
 	stats          Stats
@@ -117,15 +119,36 @@ func instantiate(engine *wasmtime.Engine, module *wasmtime.Module, cfg Config) (
 	if cfg.MaxMemoryBytes > 0 {
 		store.Limiter(cfg.MaxMemoryBytes, -1, -1, -1, -1)
 	}
+	prog := &Program{store: store, name: cfg.entrypoint(), maxMemory: cfg.MaxMemoryBytes}
 	linker := wasmtime.NewLinker(engine)
 	if err := linker.DefineWasi(); err != nil {
 		return nil, fmt.Errorf("define WASI: %w", err)
+	}
+	if err := prog.defineProcExit(linker); err != nil {
+		return nil, err
 	}
 	inst, err := linker.Instantiate(store, module)
 	if err != nil {
 		return nil, fmt.Errorf("instantiate %s: %w", cfg.ModulePath, err)
 	}
-	return &Program{store: store, inst: inst, entry: inst.GetFunc(store, cfg.entrypoint()), name: cfg.entrypoint(), maxMemory: cfg.MaxMemoryBytes}, nil
+	prog.inst, prog.entry = inst, inst.GetFunc(store, cfg.entrypoint())
+	return prog, nil
+}
+
+// defineProcExit replaces WASI's proc_exit, which in wasmtime refuses any
+// status from 126 up: a native program may exit with any status, and so
+// may a module. The call unwinds the module with a trap that Run
+// recognises by the recorded code.
+func (p *Program) defineProcExit(linker *wasmtime.Linker) error {
+	linker.AllowShadowing(true)
+	err := linker.FuncWrap("wasi_snapshot_preview1", "proc_exit", func(code int32) *wasmtime.Trap {
+		p.exitCode = &code
+		return wasmtime.NewTrap("proc_exit")
+	})
+	if err != nil {
+		return fmt.Errorf("define proc_exit: %w", err)
+	}
+	return nil
 }
 
 func wasiConfig(cfg Config) (*wasmtime.WasiConfig, error) {
@@ -161,7 +184,13 @@ func splitEnv(env []string) (keys, values []string) {
 // would have had. A trap or engine error is reported on stderr.
 func (p *Program) Run(stderr io.Writer) int {
 	_, err := p.entry.Call(p.store)
-	status := exitStatus(err, stderr)
+	var status int
+	if p.exitCode != nil {
+		// Like a native exit(2), only the low byte reaches the parent.
+		status = int(uint8(*p.exitCode))
+	} else {
+		status = exitStatus(err, stderr)
+	}
 	if status != 0 && p.atMemoryLimit() {
 		p.memoryLimitHit = true
 		fmt.Fprintf(stderr, "wasm: linear memory reached its limit of %d MiB (the container's memory limit): memory.grow failed\n", p.maxMemory>>20)

@@ -85,9 +85,10 @@ var toolchainCases = []toolchainCase{
 	{name: "echo", args: []string{"echo"}, stdin: toolchainEcho, stdout: toolchainEcho},
 	{name: "exit-0", args: []string{"exit", "0"}},
 	{name: "exit-3", args: []string{"exit", "3"}, exit: 3},
-	// wasmtime's proc_exit refuses statuses from 126 up (the shim then
-	// reports a trap, 70), so 125 is the largest status a module can return.
+	// wasmtime's own proc_exit refuses statuses from 126 up; the shim's
+	// passes any status on, as a native exit(2) would.
 	{name: "exit-125", args: []string{"exit", "125"}, exit: 125},
+	{name: "exit-200", args: []string{"exit", "200"}, exit: 200},
 	{name: "usage", stderrPrefix: toolchainUsage, exit: 2},
 	{name: "usage-bad-number", args: []string{"exit", "3x"}, stderrPrefix: toolchainUsage, exit: 2},
 }
