@@ -11,21 +11,23 @@ CONTAINERD_VERSION ?= $(firstword $(CONTAINERD_VERSIONS))
 SHIM := bin/containerd-shim-wasm-v1
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v /shim/e2e)
 
-.PHONY: help build examples toolchain-examples images containerd demo test test-unit test-e2e install clean check
+.PHONY: help build examples modules toolchain-examples images containerd demo test test-unit test-e2e install clean check
 
 help: ## show this help
-	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-19s %s\n", $$1, $$2}'
 
 build: ## build bin/containerd-shim-wasm-v1
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(SHIM) ./cmd/containerd-shim-wasm-v1
 
-examples: ## build the example and fixture modules into bin/examples
+examples: modules toolchain-examples ## every example: the test modules and the demo of each toolchain
+
+modules: ## the Go examples and WAT fixtures the tests use, into bin/examples
 	hack/build-examples.sh bin/examples
 
-toolchain-examples: ## build the demo with Rust, C, C++ (Emscripten), Go, WAT (installs Debian toolchains) and bin/images/toolchains.tar
+toolchain-examples: ## the demo built with Rust, C, C++, Go, WAT (installs Debian's toolchains); bin/images/toolchains.tar
 	hack/build-toolchain-examples.sh bin/examples/toolchains bin/images/toolchains.tar
 
-images: examples ## build the example OCI images into bin/images
+images: modules ## the example OCI images, into bin/images
 	hack/build-images.sh bin/images
 
 containerd: ## install the pinned containerd versions into bin/containerd-VERSION
