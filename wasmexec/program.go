@@ -27,9 +27,9 @@ type Program struct {
 	memoryLimitHit bool
 	// exitCode is what the module passed to proc_exit, if it called it.
 	exitCode *int32
-	entry          *wasmtime.Func
-	name           string
-	stats          Stats
+	entry    *wasmtime.Func
+	name     string
+	stats    Stats
 }
 
 // Prepare does everything that can fail because of the module itself, so
