@@ -13,10 +13,12 @@ import (
 	"github.com/containerd/console"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/fifo"
+	"golang.org/x/sys/unix"
 )
 
-// stdio is what containerd asks for a process's streams: fifo paths (or
-// file:// URIs), and whether the process gets a terminal.
+// stdio is what containerd asks for a process's streams: fifo paths,
+// file:// URIs, or a binary:// URI for stdout (and stderr), and whether the
+// process gets a terminal.
 type stdio struct {
 	stdin, stdout, stderr string
 	terminal              bool
@@ -41,6 +43,7 @@ type processIO struct {
 	stdinOnce sync.Once
 
 	console console.Console
+	logger  *logger        // the logging binary of a binary:// URI, or nil
 	outputs sync.WaitGroup // stdout and stderr copies
 	closers []io.Closer
 }
@@ -49,14 +52,26 @@ const copyBufferSize = 128 << 10
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
 
-func openIO(ctx context.Context, s stdio) (_ *processIO, retErr error) {
+// openIO opens the streams of the process id (the container id for a
+// task, or the exec id), which names it to a logging binary.
+func openIO(ctx context.Context, id string, s stdio) (_ *processIO, retErr error) {
 	pio := &processIO{}
 	defer func() {
 		if retErr != nil {
 			pio.closeChildEnds()
+			pio.waitOutput()
 			pio.close()
 		}
 	}()
+	// As in runc's shim, stdout's URI decides, and a logging binary takes
+	// both streams.
+	if isLoggerURI(s.stdout) {
+		l, err := startLogger(ctx, s.stdout, id)
+		if err != nil {
+			return nil, err
+		}
+		pio.logger = l
+	}
 	if s.terminal {
 		return pio, pio.openTerminal(ctx, s)
 	}
@@ -112,6 +127,9 @@ func (p *processIO) openOutput(ctx context.Context, fd int, target string) error
 	if target == "" {
 		return p.devNull(fd)
 	}
+	if p.logger != nil {
+		return p.pipeOutput(fd, p.logger.pipe(fd))
+	}
 	dst, err := openOutputTarget(ctx, target)
 	if err != nil {
 		return err
@@ -121,6 +139,11 @@ func (p *processIO) openOutput(ctx context.Context, fd int, target string) error
 		p.child[fd] = f
 		return nil
 	}
+	return p.pipeOutput(fd, dst)
+}
+
+// pipeOutput gives the child a pipe for fd and copies it to dst.
+func (p *processIO) pipeOutput(fd int, dst io.WriteCloser) error {
 	r, w, err := os.Pipe()
 	if err != nil {
 		dst.Close()
@@ -151,8 +174,39 @@ func (p *processIO) copyOutput(r io.ReadCloser, dst io.WriteCloser) {
 		defer p.outputs.Done()
 		copyStream(dst, r)
 		r.Close()
+		awaitDrained(dst, drainTimeout)
 		dst.Close()
 	}()
+}
+
+// drainTimeout bounds how long the exit waits for a reader to take the
+// last output out of its fifo.
+const drainTimeout = 2 * time.Second
+
+// awaitDrained waits until the reader has taken everything out of the
+// fifo, or timeout. containerd's client cancels a process's IO, closing
+// its ends of the fifos, as soon as it has the exit status, so whatever
+// is still in a fifo then is lost; reporting the exit only once the fifo
+// is empty closes that race. FIONREAD (TIOCINQ on Linux) counts the bytes
+// in a pipe from either end.
+func awaitDrained(w io.Writer, timeout time.Duration) {
+	sc, ok := w.(syscall.Conn)
+	if !ok {
+		return
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	deadline := time.Now().Add(timeout)
+	for delay := 100 * time.Microsecond; time.Now().Before(deadline); delay = min(2*delay, 20*time.Millisecond) {
+		var n int
+		var ioctlErr error
+		if err := raw.Control(func(fd uintptr) { n, ioctlErr = unix.IoctlGetInt(int(fd), unix.TIOCINQ) }); err != nil || ioctlErr != nil || n == 0 {
+			return
+		}
+		time.Sleep(delay)
+	}
 }
 
 func (p *processIO) openTerminal(ctx context.Context, s stdio) error {
@@ -171,6 +225,11 @@ func (p *processIO) openTerminal(ctx context.Context, s stdio) error {
 			return fmt.Errorf("open stdin: %w", err)
 		}
 		p.copyStdin(nopWriteCloser{master})
+	}
+	if p.logger != nil {
+		// A terminal has one stream: the logger's stderr ends at once.
+		p.copyOutput(io.NopCloser(master), p.logger.pipe(1))
+		return p.logger.pipe(2).Close()
 	}
 	if s.stdout != "" {
 		dst, err := openOutputTarget(ctx, s.stdout)
@@ -227,13 +286,19 @@ func (p *processIO) stopStdin() {
 	p.stdinOnce.Do(func() { p.stdinSrc.Close() })
 }
 
-// waitOutput returns once everything the child wrote has been handed on.
+// waitOutput returns once everything the child wrote has been handed on:
+// written into containerd's fifo or the file, or read by the logging
+// binary from its pipe (see loggerPipe.Close).
 func (p *processIO) waitOutput() {
 	p.outputs.Wait()
 }
 
-// close releases everything; call it after the child exited.
+// close releases everything and stops the logging binary; call it after
+// waitOutput.
 func (p *processIO) close() {
+	if p.logger != nil {
+		p.logger.stop()
+	}
 	if p.stdinSrc != nil {
 		p.stopStdin()
 	}
