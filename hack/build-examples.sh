@@ -23,6 +23,11 @@ for prog in hello wasi-demo spin memhog; do
 done
 for wat in examples/fixtures/*.wat; do
 	name=$(basename "$wat" .wat)
+	# A fixture must not overwrite a Go example of the same name.
+	if [[ -d examples/$name ]]; then
+		echo "build-examples: fixture $wat would replace examples/$name's module" >&2
+		exit 1
+	fi
 	wat2wasm "$wat" -o "$OUT/$name.wasm"
 done
 cp examples/fixtures/notwasm.txt "$OUT/notwasm.txt"

@@ -44,7 +44,7 @@ func TestNoLeftovers(t *testing.T) {
 	})
 	t.Run("ctr-killed", func(t *testing.T) {
 		before := snapshotLeftovers("")
-		id, _ := startSpinning(t, []string{"/spin.wasm"})
+		id, _ := startSpinning(t, []string{"/busyloop.wasm"})
 		// What must vanish has to exist first, or the check below proves
 		// nothing (a shim that made no cgroup would pass it).
 		during := snapshotLeftovers(id)

@@ -18,7 +18,7 @@ func TestExec(t *testing.T) {
 	d := needDaemon(t)
 	t.Run("ctr", func(t *testing.T) {
 		w := watchEvents(t)
-		id, _ := startSpinning(t, []string{"/spin.wasm"})
+		id, _ := startSpinning(t, []string{"/busyloop.wasm"})
 		exec := func(execID string, args ...string) (string, int) {
 			a := append([]string{"task", "exec", "--exec-id", execID, "--fifo-dir", d.fifoDir, id}, args...)
 			out, _, exit := runCtr(t, a...)
@@ -45,7 +45,7 @@ func TestExec(t *testing.T) {
 	})
 	t.Run("client", func(t *testing.T) {
 		c, ctx := newClient(t)
-		ctr := newContainer(t, c, ctx, containerID(t), []string{"/spin.wasm"})
+		ctr := newContainer(t, c, ctx, containerID(t), []string{"/busyloop.wasm"})
 		task, err := ctr.NewTask(ctx, goIO(nil, nil, nil))
 		if err != nil {
 			t.Fatalf("new task: %v", err)

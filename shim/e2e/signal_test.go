@@ -23,7 +23,7 @@ var spinners = []struct {
 	name string
 	args []string
 }{
-	{"spin-wat", []string{"/spin.wasm"}},
+	{"spin-wat", []string{"/busyloop.wasm"}},
 	{"demo-spin", []string{demoModule, "spin"}},
 }
 
@@ -215,7 +215,7 @@ func goKill(t *testing.T, args []string, sig syscall.Signal, want uint32, timed 
 // ls and the Go client report it, and it is a live host process.
 func TestTaskPs(t *testing.T) {
 	needDaemon(t)
-	id, pid := startSpinning(t, []string{"/spin.wasm"})
+	id, pid := startSpinning(t, []string{"/busyloop.wasm"})
 	out, errOut, exit := runCtr(t, "task", "ps", id)
 	if exit != 0 {
 		t.Fatalf("ctr task ps: %s", errOut)
