@@ -79,7 +79,11 @@ func createContainer(ctx context.Context, id, bundle string, mounts []*types.Mou
 // its module is compiled: compiling is the engine's cost, not the
 // container's, and must not be OOM-killed by a limit sized for the module.
 func (c *container) spawn(ctx context.Context, execID string, opts taskchild.Options, s stdio) (*process, error) {
-	p, err := newProcess(ctx, execID, opts, s)
+	ioID := execID // as runc's shim: an exec's logger sees the exec id
+	if ioID == "" {
+		ioID = c.id
+	}
+	p, err := newProcess(ctx, execID, ioID, opts, s)
 	if err != nil {
 		return nil, err
 	}

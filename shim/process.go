@@ -48,9 +48,10 @@ type process struct {
 }
 
 // newProcess spawns a task child and returns once its module is ready to
-// run, or with the reason it is not.
-func newProcess(ctx context.Context, id string, opts taskchild.Options, s stdio) (*process, error) {
-	pio, err := openIO(ctx, s)
+// run, or with the reason it is not. id is the exec id ("" for the init
+// process); ioID names the process to a logging binary.
+func newProcess(ctx context.Context, id, ioID string, opts taskchild.Options, s stdio) (*process, error) {
+	pio, err := openIO(ctx, ioID, s)
 	if err != nil {
 		return nil, err
 	}
