@@ -11,7 +11,7 @@ CONTAINERD_VERSION ?= $(firstword $(CONTAINERD_VERSIONS))
 SHIM := bin/containerd-shim-wasm-v1
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v /shim/e2e)
 
-.PHONY: help build examples modules toolchain-examples images containerd demo test test-unit test-e2e install clean check
+.PHONY: help build examples modules toolchain-examples images containerd demo test test-unit test-e2e install clean check bench
 
 help: ## show this help
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-19s %s\n", $$1, $$2}'
@@ -48,6 +48,10 @@ test-e2e: build images containerd ## the e2e suite against each of CONTAINERD_VE
 		echo "== e2e against containerd $$v"; \
 		E2E_CONTAINERD_VERSION=$$v $(GO) test -count=1 -timeout 20m ./shim/e2e/ || exit 1; \
 	done
+
+bench: build ## runc vs the shim through a private containerd: table and plot in bin/bench (BENCH_FLAGS="-n 30 -density 50 -tasks 1000")
+	hack/install-containerd.sh $(CONTAINERD_VERSION)
+	$(GO) run ./hack/bench -containerd $(CONTAINERD_VERSION) $(BENCH_FLAGS)
 
 install: build ## install the shim into $(PREFIX)/bin
 	install -D -m 0755 $(SHIM) $(DESTDIR)$(PREFIX)/bin/containerd-shim-wasm-v1

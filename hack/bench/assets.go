@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// The example programs each runtime runs, built from the same Go source
+// as a WASI module and as a static linux binary.
+var programs = []string{"hello", "idle", "kernel"}
+
+const (
+	wasmImage   = "localhost/bench/wasm:latest"
+	nativeImage = "localhost/bench/native:latest"
+)
+
+// assets are the built files the benchmark needs, under bin/bench.
+type assets struct {
+	repo, out string
+}
+
+func (a assets) wasmModule(name string) string { return filepath.Join(a.out, "wasm", name+".wasm") }
+func (a assets) native(name string) string     { return filepath.Join(a.out, "native", name) }
+func (a assets) image(kind string) string      { return filepath.Join(a.out, "images", kind+".tar") }
+func (a assets) toolDir() string               { return filepath.Join(a.out, "tools") }
+
+// build compiles the programs both ways, the runc shim of the pinned
+// containerd (from the module this repo already requires), and the two
+// images: wasi/wasm with /NAME.wasm, linux/amd64 with /NAME.
+func (a assets) build() error {
+	for _, name := range programs {
+		pkg := "./examples/" + name
+		if err := a.goBuild([]string{"GOOS=wasip1", "GOARCH=wasm"}, a.wasmModule(name), pkg); err != nil {
+			return err
+		}
+		if err := a.goBuild([]string{"CGO_ENABLED=0", "GOOS=linux"}, a.native(name), pkg); err != nil {
+			return err
+		}
+	}
+	tools := []struct{ out, pkg string }{
+		{filepath.Join(a.toolDir(), "containerd-shim-runc-v2"), "github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2"},
+		{filepath.Join(a.toolDir(), "wasm-image"), "./hack/wasm-image"},
+	}
+	for _, t := range tools {
+		if err := a.goBuild([]string{"CGO_ENABLED=0"}, t.out, t.pkg, "-tags", "no_btrfs"); err != nil {
+			return err
+		}
+	}
+	var wasmFiles, nativeFiles []string
+	for _, name := range programs {
+		wasmFiles = append(wasmFiles, a.wasmModule(name))
+		nativeFiles = append(nativeFiles, a.native(name))
+	}
+	if err := a.wasmImage(a.image("wasm"), wasmImage, "wasi/wasm", "/hello.wasm", wasmFiles); err != nil {
+		return err
+	}
+	return a.wasmImage(a.image("native"), nativeImage, "linux/amd64", "/hello", nativeFiles)
+}
+
+func (a assets) goBuild(env []string, out, pkg string, extra ...string) error {
+	args := append([]string{"build", "-o", out}, extra...)
+	cmd := exec.Command("go", append(args, pkg)...)
+	cmd.Dir = a.repo
+	cmd.Env = append(os.Environ(), env...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s (%s): %v\n%s", pkg, strings.Join(env, " "), err, b)
+	}
+	return nil
+}
+
+func (a assets) wasmImage(out, ref, platform, entrypoint string, files []string) error {
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	args := append([]string{"-o", out, "-ref", ref, "-platform", platform, "-entrypoint", entrypoint}, files...)
+	if b, err := exec.Command(filepath.Join(a.toolDir(), "wasm-image"), args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("wasm-image %s: %v\n%s", ref, err, b)
+	}
+	return nil
+}

@@ -1,0 +1,260 @@
+// Command bench measures the shim side by side with runc, through a private
+// containerd that it starts and stops itself (`make bench`):
+//
+//  1. start-to-exit latency of hello (ctr run --rm and the Go client) for
+//     runc with a native static binary, the shim with an empty and a warm
+//     compile cache, and the floor: wasmtime-go in this process;
+//  2. density: idle containers, PSS per container and time to start all;
+//  3. throughput: short tasks, a few at a time;
+//  4. a compute kernel, native against wasm.
+//
+// It prints a table and writes results.txt, results.json and latency.svg
+// into -out (default bin/bench). See hack/bench/README.md.
+//
+//	go run ./hack/bench -n 30 -density 50 -tasks 1000
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+	"time"
+)
+
+type options struct {
+	runs, density, tasks, parallel, kernelRuns int
+	version, out, only                         string
+	keep                                       bool
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.runs, "n", 30, "runs of each latency variant")
+	flag.IntVar(&o.density, "density", 50, "idle containers per runtime")
+	flag.IntVar(&o.tasks, "tasks", 1000, "short tasks per runtime for throughput")
+	flag.IntVar(&o.parallel, "parallel", 4, "tasks at a time for throughput")
+	flag.IntVar(&o.kernelRuns, "kernel-runs", 3, "runs of the compute kernel per runtime")
+	flag.StringVar(&o.version, "containerd", "2.4.2", "containerd version, from bin/containerd-VERSION")
+	flag.StringVar(&o.out, "out", "bin/bench", "output directory (also holds the built programs)")
+	flag.StringVar(&o.only, "only", "latency,density,throughput,kernel", "comma-separated tests to run")
+	flag.BoolVar(&o.keep, "keep", false, "keep the daemon's directory (log, config) after the run")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	repo, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	out, err := filepath.Abs(o.out)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(repo, "bin", "containerd-shim-wasm-v1")); err != nil {
+		return fmt.Errorf("bin/containerd-shim-wasm-v1 missing: run make build")
+	}
+	progress := func(s string) { fmt.Fprintf(os.Stderr, "%s bench: %s\n", time.Now().Format("15:04:05"), s) }
+	a := assets{repo: repo, out: out}
+	progress("building programs, images and the runc shim")
+	if err := a.build(); err != nil {
+		return err
+	}
+	d, err := startDaemon(repo, o.version, []string{a.toolDir(), filepath.Join(repo, "bin")})
+	if d != nil {
+		defer func() {
+			d.stop(o.keep)
+			cleanupCgroups()
+			if o.keep {
+				progress("kept " + d.dir)
+			}
+		}()
+	}
+	if err != nil {
+		return fmt.Errorf("start containerd: %w (log in %s)", err, d.dir)
+	}
+	progress("containerd in " + d.dir)
+	e, err := newEnv(d, a, o.version)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	if err := e.importImages(); err != nil {
+		return err
+	}
+	res := &Results{Date: time.Now().UTC().Format(time.RFC3339), Machine: machine(), LoadBefore: loadavg(), Containerd: o.version, Runs: o.runs}
+	if err := measure(e, o, res, progress); err != nil {
+		return err
+	}
+	res.LoadAfter = loadavg()
+	res.Goals = res.goals()
+	res.Notes = append(res.Notes, cacheNotes(d)...)
+	return write(out, res)
+}
+
+func measure(e *env, o options, res *Results, progress func(string)) error {
+	tests := strings.Split(o.only, ",")
+	has := func(t string) bool { return contains(tests, t) }
+	warm := func() error {
+		mods := []string{}
+		for _, p := range programs {
+			mods = append(mods, e.a.wasmModule(p))
+		}
+		return e.shimCache(append([]string{"warm"}, mods...)...)
+	}
+	if has("latency") {
+		floorCache := filepath.Join(e.d.dir, "floor-cache")
+		if err := warm(); err != nil {
+			return err
+		}
+		if _, _, err := floorRun(e.a.wasmModule("hello"), floorCache); err != nil {
+			return fmt.Errorf("floor: %w", err)
+		}
+		vs := e.latencyVariants(floorCache)
+		runLatency(vs, o.runs, progress)
+		res.Latency = latencyResults(vs)
+		res.Phases = phaseResults(vs)
+		res.CompileMs = summarize(e.compiles).P50
+		res.LoadMs = summarize(e.loads).P50
+		if log, err := os.ReadFile(filepath.Join(e.d.dir, "containerd.log")); err == nil {
+			res.ShimLoadMs = summarize(loadTimes(log)).P50
+		}
+		res.Exec = execCost([][]string{
+			{filepath.Join(e.a.toolDir(), "containerd-shim-runc-v2"), "-v"},
+			{filepath.Join(e.a.repo, "bin", "containerd-shim-wasm-v1"), "-v"},
+			{"/usr/sbin/runc", "--version"},
+			{e.a.native("hello")},
+		}, o.runs)
+	}
+	if err := warm(); err != nil {
+		return err
+	}
+	if has("density") {
+		for _, r := range []struct {
+			rt   runtime
+			shim string
+		}{{e.runc, "containerd-shim-runc-v2"}, {e.wasm, "containerd-shim-wasm-v1"}} {
+			progress(fmt.Sprintf("density: %d idle %s containers", o.density, r.rt.label))
+			dr, err := e.runDensity(r.rt, r.shim, o.density)
+			if err != nil {
+				progress(fmt.Sprintf("density %s: %v", r.rt.label, err))
+				dr.Errors++
+			}
+			res.Density = append(res.Density, dr)
+		}
+	}
+	if has("throughput") {
+		res.Throughput = e.runThroughput([]runtime{e.runc, e.wasm}, o.tasks, o.parallel, 100, progress)
+	}
+	if has("kernel") {
+		progress("compute kernel")
+		k, err := e.runKernel(o.kernelRuns)
+		if err != nil {
+			return err
+		}
+		res.Kernel = k
+	}
+	return nil
+}
+
+func write(out string, res *Results) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	var table strings.Builder
+	if err := writeTable(&table, res); err != nil {
+		return err
+	}
+	fmt.Print(table.String())
+	js, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	var svg strings.Builder
+	if err := writeSVG(&svg, "containerd-shim-wasm vs runc, "+res.Date, plotPanels(res)); err != nil {
+		return err
+	}
+	return errors.Join(
+		os.WriteFile(filepath.Join(out, "results.txt"), []byte(table.String()), 0o644),
+		os.WriteFile(filepath.Join(out, "results.json"), append(js, '\n'), 0o644),
+		os.WriteFile(filepath.Join(out, "latency.svg"), []byte(svg.String()), 0o644),
+	)
+}
+
+func repoRoot() (string, error) {
+	b, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		return "", fmt.Errorf("find the repo root (run from inside it): %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+func machine() string {
+	model := "?"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	return fmt.Sprintf("%d CPUs (%s), Linux %s, %s", goruntime.NumCPU(), model, strings.TrimSpace(string(kernel)), goruntime.Version())
+}
+
+func contains(xs []string, x string) bool {
+	for _, s := range xs {
+		if strings.TrimSpace(s) == x {
+			return true
+		}
+	}
+	return false
+}
+
+// cacheNotes counts the shims' "module ... ready: cache hit|miss" log
+// lines, a check that cold runs compiled and warm runs did not.
+func cacheNotes(d *daemon) []string {
+	b, err := os.ReadFile(filepath.Join(d.dir, "containerd.log"))
+	if err != nil {
+		return nil
+	}
+	hits := strings.Count(string(b), "ready: cache hit")
+	misses := strings.Count(string(b), "ready: cache miss")
+	return []string{fmt.Sprintf("shim logs: %d modules loaded from the cache, %d compiled", hits, misses)}
+}
+
+// cleanupCgroups removes the namespace's cgroup directories that runc and
+// the shim leave behind once their containers are gone (empty only).
+func cleanupCgroups() {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + namespace)
+	if d := "/sys/fs/cgroup/" + namespace; exists(d) {
+		dirs = append(dirs, d)
+	}
+	for _, d := range dirs {
+		_ = os.Remove(d)
+	}
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+// writeTable renders the results as the plain-text table of results.txt.
+func writeTable(out io.Writer, r *Results) error {
+	var b strings.Builder
+	renderTable(&b, r)
+	lines := strings.Split(b.String(), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	_, err := io.WriteString(out, strings.Join(lines, "\n"))
+	return err
+}
+
+func renderTable(w io.Writer, r *Results) {
+	fmt.Fprintf(w, "containerd-shim-wasm benchmark, %s\n", r.Date)
+	fmt.Fprintf(w, "machine: %s; containerd %s\n", r.Machine, r.Containerd)
+	fmt.Fprintf(w, "load average before: %s; after: %s\n\n", r.LoadBefore, r.LoadAfter)
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "1. hello, start to exit (%d runs each, interleaved)\n", r.Runs)
+	fmt.Fprintln(tw, "variant\tp50 ms\tp95 ms\tmin ms\tx runc p50\truns\terrors\trunwasi")
+	for _, l := range r.Latency {
+		ref := ""
+		switch {
+		case l.Path == "ctr" && containsFold(l.Name, "warm"):
+			ref = fmt.Sprintf("~%d ms (precompiled)", runwasiCtrRunPrecompiledMs)
+		case l.Path == "ctr" && containsFold(l.Name, "cold"):
+			ref = fmt.Sprintf("~%d ms (plain)", runwasiCtrRunPlainMs)
+		}
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%s\t%d\t%d\t%s\n", l.Name, l.Summary.P50, l.Summary.P95, l.Summary.Min, ratio(l.RatioP50), l.Summary.N, l.Errors, ref)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "compile alone (wasmexec, no cache) p50: %.1f ms; cache load (warm floor) p50: %.1f ms\n", r.CompileMs, r.LoadMs)
+	if r.ShimLoadMs > 0 {
+		fmt.Fprintf(w, "cache load in the task child, from the shims' log (warm runs, 1 ms resolution) p50: %.0f ms\n", r.ShimLoadMs)
+	}
+	if len(r.Exec) > 0 {
+		fmt.Fprintln(w, "   exec of each binary alone (fork+exec+exit of `BINARY -v`, p50 ms): the floor under every shim start")
+		for _, x := range r.Exec {
+			fmt.Fprintf(tw, "%s\t%.1f\n", x.Name, x.P50)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintln(w)
+
+	if len(r.Phases) > 0 {
+		fmt.Fprintln(w, "   where a Go client run's time goes (p50 ms of each call)")
+		fmt.Fprintln(tw, "variant\tNewContainer\tNewTask (shim start+Create)\tWait+Start\tto exit\tDelete")
+		for _, p := range r.Phases {
+			fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\n", p.Name, p.CreateMs, p.NewTaskMs, p.StartMs, p.ExitMs, p.DeleteMs)
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+	}
+
+	if len(r.Density) > 0 {
+		fmt.Fprintln(w, "2. density: idle containers (block reading stdin)")
+		fmt.Fprintln(tw, "runtime\tcontainers\tstart all s\tPSS total MiB\tper container MiB\tx runc\tof which shim MiB\tshims\tprocesses\trunwasi")
+		runc := find(r.Density, func(d DensityResult) bool { return d.Runtime == "runc" })
+		for _, d := range r.Density {
+			ref := ""
+			if d.Runtime == "wasm" {
+				ref = fmt.Sprintf("~%d MiB shim+helper", runwasiShimMiB)
+			}
+			shim := safeDiv(float64(d.ShimPssBytes)/(1<<20), float64(d.N))
+			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.1f\t%.2f\t%s\t%.2f\t%d\t%d\t%s\n", d.Runtime, d.N, d.StartAllMs/1000, float64(d.PssBytes)/(1<<20), d.PerCtrMiB, ratio(safeDiv(d.PerCtrMiB, runc.PerCtrMiB)), shim, d.Shims, d.Processes, ref)
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+	}
+
+	if len(r.Throughput) > 0 {
+		fmt.Fprintln(w, "3. throughput: short tasks (hello) through the Go client")
+		fmt.Fprintln(tw, "runtime\ttasks\tparallel\tseconds\ttasks/s\tx runc\terrors\trunwasi")
+		runc := find(r.Throughput, func(t ThroughputResult) bool { return t.Runtime == "runc" })
+		for _, t := range r.Throughput {
+			ref := ""
+			if t.Runtime == "wasm" {
+				ref = fmt.Sprintf("~%d/s precompiled, %.1f/s plain", runwasiTasksPerSecPrecomp, runwasiTasksPerSecPlain)
+			}
+			name := t.Runtime
+			if t.Runtime == "wasm" {
+				name += " (warm cache)"
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.1f\t%s\t%d\t%s\n", name, t.Tasks, t.Parallel, t.Seconds, t.TasksPerSec, ratio(safeDiv(t.TasksPerSec, runc.TasksPerSec)), t.Errors, ref)
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+	}
+
+	if len(r.Kernel) > 0 {
+		fmt.Fprintln(w, "4. compute kernels, timed inside the program (median)")
+		fmt.Fprintln(tw, "kernel\tnative (runc) ms\twasm (shim) ms\twasm / native\truns")
+		for _, k := range r.Kernel {
+			fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.2fx\t%d\n", k.Kernel, k.NativeMs, k.WasmMs, k.Ratio, k.Runs)
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+	}
+
+	if len(r.Goals) > 0 {
+		fmt.Fprintln(w, "goals (issue 5)")
+		for _, g := range r.Goals {
+			mark := "NOT MET"
+			if g.Met {
+				mark = "met"
+			}
+			fmt.Fprintf(w, "  [%s] %s: %s\n", mark, g.Goal, g.Measured)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+func ratio(x float64) string {
+	if x == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", x)
+}
+
+func safeDiv(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func find[T any](xs []T, f func(T) bool) T {
+	for _, x := range xs {
+		if f(x) {
+			return x
+		}
+	}
+	var zero T
+	return zero
+}
