@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -100,16 +101,37 @@ func (f loggerFiles) checkSpew(t *testing.T) {
 	}
 }
 
+// expectShimDebugLine: a debug line of the shim naming id reached
+// containerd's log (the daemon runs at debug level, so containerd starts
+// the shim with -debug, and the shim logs to the bundle's log fifo that
+// containerd copies into its own log).
+func expectShimDebugLine(t *testing.T, from int64, msg, id string) {
+	t.Helper()
+	waitFor(t, 5*time.Second, fmt.Sprintf("the shim's debug line %q in containerd's log", msg), func() bool {
+		var b bytes.Buffer
+		suite.daemon.printLog(&b, from)
+		for _, l := range lines(b.String()) {
+			if strings.Contains(l, "level=debug") && strings.Contains(l, msg) && strings.Contains(l, id) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 // TestBinaryLogURI: a binary:// stdio URI starts the logging binary with
 // the task's stdout and stderr as its fds 3 and 4, the task runs once the
 // logger is ready, the exit comes after the logger has everything, and a
 // logger that never gets ready fails the start and leaves nothing behind.
+// The shim's debug line about the logger checks that -debug reaches
+// containerd's log.
 func TestBinaryLogURI(t *testing.T) {
 	needDaemon(t)
 	bin := buildLogger(t)
 	t.Run("ctr-spew", func(t *testing.T) {
 		id, f := containerID(t), newLoggerFiles(t)
 		before := snapshotLeftovers(id)
+		logFrom := suite.daemon.logSize()
 		out, errOut, exit := runCtr(t, ctrRunArgs(id, []string{"--log-uri", loggerURI(bin, f.args(id))}, demoModule, "spew", fmt.Sprint(loggerSpewMiB))...)
 		if exit != 0 || out != "" {
 			t.Errorf("ctr run exit %d, stdout %q (want 0 and none: output goes to the logger); stderr: %s", exit, clip(out), errOut)
@@ -120,6 +142,7 @@ func TestBinaryLogURI(t *testing.T) {
 		}
 		f.checkEnv(t, id)
 		expectNoLeftovers(t, before, id)
+		expectShimDebugLine(t, logFrom, "logging binary ready", id)
 	})
 	t.Run("client-stderr", func(t *testing.T) {
 		id, f := containerID(t), newLoggerFiles(t)
