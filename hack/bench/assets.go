@@ -49,7 +49,13 @@ func (a assets) build() error {
 			return err
 		}
 	}
-	var wasmFiles, nativeFiles []string
+	// The same idle loop without Go's runtime and heap in the module.
+	wat := filepath.Join(a.repo, "examples", "idle", "idle.wat")
+	if b, err := exec.Command("wat2wasm", wat, "-o", a.wasmModule("idle-wat")).CombinedOutput(); err != nil {
+		return fmt.Errorf("wat2wasm %s (apt-get install wabt): %v\n%s", wat, err, b)
+	}
+	wasmFiles := []string{a.wasmModule("idle-wat")}
+	var nativeFiles []string
 	for _, name := range programs {
 		wasmFiles = append(wasmFiles, a.wasmModule(name))
 		nativeFiles = append(nativeFiles, a.native(name))

@@ -14,6 +14,7 @@ import (
 // DensityResult is n idle containers of one runtime.
 type DensityResult struct {
 	Runtime    string  `json:"runtime"`
+	Program    string  `json:"program"`
 	N          int     `json:"n"`
 	StartAllMs float64 `json:"start_all_ms"`
 	PssBytes   int64   `json:"pss_bytes"`
@@ -35,15 +36,15 @@ type idleCtr struct {
 // runDensity starts n idle containers one after the other (each blocks
 // reading a stdin that we keep open), measures the PSS of the runtime's
 // shims and all their descendants, then kills and deletes them.
-func (e *env) runDensity(r runtime, shimBinary string, n int) (DensityResult, error) {
-	res := DensityResult{Runtime: r.label, N: n}
+func (e *env) runDensity(r runtime, prog, shimBinary string, n int) (DensityResult, error) {
+	res := DensityResult{Runtime: r.label, Program: prog, N: n}
 	ctx := e.ctx()
 	var ctrs []idleCtr
 	defer func() { e.teardown(ctrs) }()
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		pr, pw := io.Pipe()
-		ctr, task, _, err := e.create(ctx, r, e.id("idle-"+r.label), []string{r.path("idle")}, pr, nil)
+		ctr, task, _, err := e.create(ctx, r, e.id("idle-"+r.label), []string{r.path(prog)}, pr, nil)
 		if err != nil {
 			pw.Close()
 			return res, err

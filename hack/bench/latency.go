@@ -63,6 +63,12 @@ func (e *env) latencyVariants(floorCache string) []*variant {
 				}
 				return d, err
 			}},
+		&variant{name: "floor: wasmtime-go in-process, empty cache", path: "in-process",
+			prepare: func() error { return wipeDir(floorCache) },
+			run: func() (time.Duration, error) {
+				d, _, err := floorRun(module, floorCache)
+				return d, err
+			}},
 		&variant{name: "floor: wasmtime-go in-process, warm cache", path: "in-process",
 			run: func() (time.Duration, error) {
 				d, st, err := floorRun(module, floorCache)
@@ -109,6 +115,15 @@ func (e *env) shimCache(args ...string) error {
 		return fmt.Errorf("cache %v: %v: %s", args, err, b)
 	}
 	return nil
+}
+
+// wipeDir empties a compile cache in this process.
+func wipeDir(dir string) error {
+	c, err := wasmexec.OpenCache(dir, 0)
+	if err != nil {
+		return err
+	}
+	return c.Wipe()
 }
 
 // floorRun prepares and runs the module in this process, as a task child

@@ -106,7 +106,7 @@ func measure(e *env, o options, res *Results, progress func(string)) error {
 	has := func(t string) bool { return contains(tests, t) }
 	warm := func() error {
 		mods := []string{}
-		for _, p := range programs {
+		for _, p := range append(programs, "idle-wat") {
 			mods = append(mods, e.a.wasmModule(p))
 		}
 		return e.shimCache(append([]string{"warm"}, mods...)...)
@@ -140,11 +140,11 @@ func measure(e *env, o options, res *Results, progress func(string)) error {
 	}
 	if has("density") {
 		for _, r := range []struct {
-			rt   runtime
-			shim string
-		}{{e.runc, "containerd-shim-runc-v2"}, {e.wasm, "containerd-shim-wasm-v1"}} {
-			progress(fmt.Sprintf("density: %d idle %s containers", o.density, r.rt.label))
-			dr, err := e.runDensity(r.rt, r.shim, o.density)
+			rt         runtime
+			prog, shim string
+		}{{e.runc, "idle", "containerd-shim-runc-v2"}, {e.wasm, "idle", "containerd-shim-wasm-v1"}, {e.wasm, "idle-wat", "containerd-shim-wasm-v1"}} {
+			progress(fmt.Sprintf("density: %d idle %s containers (%s)", o.density, r.rt.label, r.prog))
+			dr, err := e.runDensity(r.rt, r.prog, r.shim, o.density)
 			if err != nil {
 				progress(fmt.Sprintf("density %s: %v", r.rt.label, err))
 				dr.Errors++

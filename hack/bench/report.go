@@ -67,15 +67,15 @@ func renderTable(w io.Writer, r *Results) {
 
 	if len(r.Density) > 0 {
 		fmt.Fprintln(w, "2. density: idle containers (block reading stdin)")
-		fmt.Fprintln(tw, "runtime\tcontainers\tstart all s\tPSS total MiB\tper container MiB\tx runc\tof which shim MiB\tshims\tprocesses\trunwasi")
-		runc := find(r.Density, func(d DensityResult) bool { return d.Runtime == "runc" })
+		fmt.Fprintln(tw, "runtime\tprogram\tcontainers\tstart all s\tPSS total MiB\tper container MiB\tx runc\tof which shim MiB\tshims\tprocesses\trunwasi")
+		runc := find(r.Density, func(d DensityResult) bool { return d.Runtime == "runc" && d.Program == "idle" })
 		for _, d := range r.Density {
 			ref := ""
-			if d.Runtime == "wasm" {
+			if d.Runtime == "wasm" && d.Program == "idle" {
 				ref = fmt.Sprintf("~%d MiB shim+helper", runwasiShimMiB)
 			}
 			shim := safeDiv(float64(d.ShimPssBytes)/(1<<20), float64(d.N))
-			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.1f\t%.2f\t%s\t%.2f\t%d\t%d\t%s\n", d.Runtime, d.N, d.StartAllMs/1000, float64(d.PssBytes)/(1<<20), d.PerCtrMiB, ratio(safeDiv(d.PerCtrMiB, runc.PerCtrMiB)), shim, d.Shims, d.Processes, ref)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%.1f\t%.2f\t%s\t%.2f\t%d\t%d\t%s\n", d.Runtime, programLabel(d.Program), d.N, d.StartAllMs/1000, float64(d.PssBytes)/(1<<20), d.PerCtrMiB, ratio(safeDiv(d.PerCtrMiB, runc.PerCtrMiB)), shim, d.Shims, d.Processes, ref)
 		}
 		tw.Flush()
 		fmt.Fprintln(w)
@@ -124,6 +124,17 @@ func renderTable(w io.Writer, r *Results) {
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
+}
+
+// programLabel names the idle programs for the table.
+func programLabel(p string) string {
+	switch p {
+	case "idle":
+		return "idle (Go)"
+	case "idle-wat":
+		return "idle (WAT, no Go heap)"
+	}
+	return p
 }
 
 func ratio(x float64) string {

@@ -19,8 +19,9 @@ func sampleResults() *Results {
 		},
 		CompileMs: 900,
 		Density: []DensityResult{
-			{Runtime: "runc", N: 50, PssBytes: 500 << 20, PerCtrMiB: 10},
-			{Runtime: "wasm", N: 50, PssBytes: 750 << 20, PerCtrMiB: 15},
+			{Runtime: "runc", Program: "idle", N: 50, PssBytes: 500 << 20, PerCtrMiB: 10},
+			{Runtime: "wasm", Program: "idle", N: 50, PssBytes: 750 << 20, PerCtrMiB: 15},
+			{Runtime: "wasm", Program: "idle-wat", N: 50, PssBytes: 400 << 20, PerCtrMiB: 8},
 		},
 		Throughput: []ThroughputResult{{Runtime: "runc", Tasks: 1000, Parallel: 4, Seconds: 50, TasksPerSec: 20}, {Runtime: "wasm", Tasks: 1000, Parallel: 4, Seconds: 25, TasksPerSec: 40}},
 		Kernel:     []KernelResult{{Kernel: "sort", NativeMs: 100, WasmMs: 150, Ratio: 1.5, Runs: 3}},
@@ -105,14 +106,14 @@ func TestWriteSVG(t *testing.T) {
 		}
 	}
 	joined := strings.Join(texts, "|")
-	for _, want := range []string{"title & more", "floor <&>", "wasm warm cache, ctr run --rm", "1200 ms", "15.0 MiB per container", "40.0 tasks/s", "sort, wasm"} {
+	for _, want := range []string{"title & more", "floor <&>", "wasm warm cache, ctr run --rm", "1200 ms", "15.0 MiB per container", "wasm, idle (WAT, no Go heap)", "40.0 tasks/s", "sort, wasm"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("svg text lacks %q: %s", want, joined)
 		}
 	}
-	// 4 latency + 2 density + 2 throughput + 2 kernel bars, plus the background.
-	if n := strings.Count(svg, "<rect "); n != 11 {
-		t.Errorf("%d rects, want 11", n)
+	// 4 latency + 3 density + 2 throughput + 2 kernel bars, plus the background.
+	if n := strings.Count(svg, "<rect "); n != 12 {
+		t.Errorf("%d rects, want 12", n)
 	}
 }
 

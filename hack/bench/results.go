@@ -131,6 +131,9 @@ func (r *Results) goals() []Goal {
 	}
 	var wasmMiB, runcMiB float64
 	for _, d := range r.Density {
+		if d.Program != "idle" {
+			continue
+		}
 		switch d.Runtime {
 		case "wasm":
 			wasmMiB = d.PerCtrMiB

@@ -104,7 +104,7 @@ func plotPanels(r *Results) []panel {
 	if len(r.Density) > 0 {
 		p := panel{Title: "idle container memory (PSS of shim + children)", Unit: "MiB per container"}
 		for _, d := range r.Density {
-			p.Bars = append(p.Bars, bar{Label: d.Runtime, Value: d.PerCtrMiB, Color: colors[d.Runtime]})
+			p.Bars = append(p.Bars, bar{Label: d.Runtime + ", " + programLabel(d.Program), Value: d.PerCtrMiB, Color: colors[d.Runtime]})
 		}
 		panels = append(panels, p)
 	}
