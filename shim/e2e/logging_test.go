@@ -16,6 +16,7 @@ import (
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // loggerSpewMiB is what the binary:// test sends through the logger.
@@ -123,7 +124,7 @@ func expectShimDebugLine(t *testing.T, from int64, msg, id string) {
 // the task's stdout and stderr as its fds 3 and 4, the task runs once the
 // logger is ready, the exit comes after the logger has everything, and a
 // logger that never gets ready fails the start and leaves nothing behind.
-// The shim's debug line about the logger checks that -debug reaches
+// An exec gets its own logger. The shim's debug line about the logger checks that -debug reaches
 // containerd's log.
 func TestBinaryLogURI(t *testing.T) {
 	needDaemon(t)
@@ -178,6 +179,39 @@ func TestBinaryLogURI(t *testing.T) {
 			t.Errorf("the logger's stdout: %q, want nothing", clip(s))
 		}
 		f.checkEnv(t, id)
+	})
+	t.Run("exec", func(t *testing.T) {
+		id, f := containerID(t), newLoggerFiles(t)
+		c, ctx := newClient(t)
+		ctr := newContainer(t, c, ctx, id, []string{"/busyloop.wasm"})
+		task, err := ctr.NewTask(ctx, goIO(nil, nil, nil))
+		if err != nil {
+			t.Fatalf("new task: %v", err)
+		}
+		defer task.Delete(ctx, client.WithProcessKill)
+		if err := task.Start(ctx); err != nil {
+			t.Fatalf("start: %v", err)
+		}
+		proc, err := task.Exec(ctx, "logged", &specs.Process{Args: []string{helloModule, "x"}, Cwd: "/"}, cio.BinaryIO(bin, f.args(id)))
+		if err != nil {
+			t.Fatalf("exec: %v", err)
+		}
+		statusC, err := proc.Wait(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := proc.Start(ctx); err != nil {
+			t.Fatalf("exec start: %v", err)
+		}
+		st := <-statusC
+		if _, err := proc.Delete(ctx); err != nil {
+			t.Errorf("exec delete: %v", err)
+		}
+		if out := readFile(t, f.out); st.ExitCode() != 0 || !hasLine(out, "args: x") {
+			t.Errorf("exec: exit %d, the logger's stdout %q", st.ExitCode(), out)
+		}
+		// As with runc's shim, an exec's logger is named by the exec id.
+		f.checkEnv(t, "logged")
 	})
 	t.Run("never-ready", func(t *testing.T) {
 		id, f := containerID(t), newLoggerFiles(t)
