@@ -16,6 +16,7 @@ import (
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/containerd/v2/pkg/oci"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -120,11 +121,41 @@ func expectShimDebugLine(t *testing.T, from int64, msg, id string) {
 	})
 }
 
+// runWithIO runs args to completion through the Go client with the given
+// IO and returns the exit status.
+func runWithIO(t *testing.T, id string, args []string, ioc cio.Creator, opts ...oci.SpecOpts) client.ExitStatus {
+	t.Helper()
+	c, ctx := newClient(t)
+	ctr := newContainer(t, c, ctx, id, args, opts...)
+	task, err := ctr.NewTask(ctx, ioc)
+	if err != nil {
+		t.Fatalf("new task: %v", err)
+	}
+	statusC, err := task.Wait(ctx)
+	if err != nil {
+		t.Fatalf("wait: %v", err)
+	}
+	if err := task.Start(ctx); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	var st client.ExitStatus
+	select {
+	case st = <-statusC:
+	case <-ctx.Done():
+		t.Fatalf("task did not exit: %v", ctx.Err())
+	}
+	if _, err := task.Delete(ctx); err != nil {
+		t.Errorf("delete task: %v", err)
+	}
+	return st
+}
+
 // TestBinaryLogURI: a binary:// stdio URI starts the logging binary with
 // the task's stdout and stderr as its fds 3 and 4, the task runs once the
 // logger is ready, the exit comes after the logger has everything, and a
 // logger that never gets ready fails the start and leaves nothing behind.
-// An exec gets its own logger. The shim's debug line about the logger checks that -debug reaches
+// With a terminal the pty's one stream goes to fd 3; an exec gets its own
+// logger. The shim's debug line about the logger checks that -debug reaches
 // containerd's log.
 func TestBinaryLogURI(t *testing.T) {
 	needDaemon(t)
@@ -147,28 +178,7 @@ func TestBinaryLogURI(t *testing.T) {
 	})
 	t.Run("client-stderr", func(t *testing.T) {
 		id, f := containerID(t), newLoggerFiles(t)
-		c, ctx := newClient(t)
-		ctr := newContainer(t, c, ctx, id, []string{demoModule, "stderr", "to the logger"})
-		task, err := ctr.NewTask(ctx, cio.BinaryIO(bin, f.args(id)))
-		if err != nil {
-			t.Fatalf("new task: %v", err)
-		}
-		statusC, err := task.Wait(ctx)
-		if err != nil {
-			t.Fatalf("wait: %v", err)
-		}
-		if err := task.Start(ctx); err != nil {
-			t.Fatalf("start: %v", err)
-		}
-		var st client.ExitStatus
-		select {
-		case st = <-statusC:
-		case <-ctx.Done():
-			t.Fatalf("task did not exit: %v", ctx.Err())
-		}
-		if _, err := task.Delete(ctx); err != nil {
-			t.Errorf("delete task: %v", err)
-		}
+		st := runWithIO(t, id, []string{demoModule, "stderr", "to the logger"}, cio.BinaryIO(bin, f.args(id)))
 		if st.ExitCode() != 0 {
 			t.Errorf("exit %d, want 0", st.ExitCode())
 		}
@@ -179,6 +189,20 @@ func TestBinaryLogURI(t *testing.T) {
 			t.Errorf("the logger's stdout: %q, want nothing", clip(s))
 		}
 		f.checkEnv(t, id)
+	})
+	t.Run("terminal", func(t *testing.T) {
+		// nerdctl run -d -t: one stream, the pty's, on the logger's fd 3.
+		id, f := containerID(t), newLoggerFiles(t)
+		st := runWithIO(t, id, []string{demoModule, "stderr", "through the pty"}, cio.TerminalBinaryIO(bin, f.args(id)), oci.WithTTY)
+		if st.ExitCode() != 0 {
+			t.Errorf("exit %d, want 0", st.ExitCode())
+		}
+		if s := readFile(t, f.out); !strings.Contains(s, "through the pty") {
+			t.Errorf("the logger's stdout: %q, want the pty's output", s)
+		}
+		if s := readFile(t, f.err); s != "" {
+			t.Errorf("the logger's stderr: %q, want nothing with a terminal", clip(s))
+		}
 	})
 	t.Run("exec", func(t *testing.T) {
 		id, f := containerID(t), newLoggerFiles(t)
