@@ -187,6 +187,25 @@ func execCost(bins [][]string, runs int) []ExecResult {
 	return out
 }
 
+// connectTimes reads when containerd connected to each task's shim, that
+// is when the shim's `start` returned its address: the daemon's
+// `time="..." level=info msg="connecting to shim ID"` lines.
+func connectTimes(log []byte) map[string]time.Time {
+	out := map[string]time.Time{}
+	for _, line := range strings.Split(string(log), "\n") {
+		_, rest, ok := strings.Cut(line, `msg="connecting to shim `)
+		if !ok || !strings.HasPrefix(line, `time="`) {
+			continue
+		}
+		id, _, _ := strings.Cut(rest, `"`)
+		ts, _, _ := strings.Cut(strings.TrimPrefix(line, `time="`), `"`)
+		if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+			out[id] = t
+		}
+	}
+	return out
+}
+
 // loadTimes reads the cache load times of the shims' "ready: cache hit
 // (compile 0s, load 3ms)" log lines.
 func loadTimes(log []byte) []time.Duration {

@@ -122,12 +122,11 @@ func measure(e *env, o options, res *Results, progress func(string)) error {
 		vs := e.latencyVariants(floorCache)
 		runLatency(vs, o.runs, progress)
 		res.Latency = latencyResults(vs)
-		res.Phases = phaseResults(vs)
+		log, _ := os.ReadFile(filepath.Join(e.d.dir, "containerd.log"))
+		res.Phases = phaseResults(vs, connectTimes(log))
 		res.CompileMs = summarize(e.compiles).P50
 		res.LoadMs = summarize(e.loads).P50
-		if log, err := os.ReadFile(filepath.Join(e.d.dir, "containerd.log")); err == nil {
-			res.ShimLoadMs = summarize(loadTimes(log)).P50
-		}
+		res.ShimLoadMs = summarize(loadTimes(log)).P50
 		res.Exec = execCost([][]string{
 			{filepath.Join(e.a.toolDir(), "containerd-shim-runc-v2"), "-v"},
 			{filepath.Join(e.a.repo, "bin", "containerd-shim-wasm-v1"), "-v"},

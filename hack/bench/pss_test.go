@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 const rollup = `55d1c1a6c000-7ffd6a3f9000 ---p 00000000 00:00 0                          [rollup]
@@ -93,6 +94,18 @@ time="x" level=info msg="module /r/hello.wasm ready: cache hit (compile 0s, load
 	got := loadTimes(log)
 	if len(got) != 2 || got[0].Milliseconds() != 3 || got[1].Milliseconds() != 12 {
 		t.Errorf("loadTimes = %v, want [3ms 12ms]", got)
+	}
+}
+
+func TestConnectTimes(t *testing.T) {
+	log := []byte(`time="2026-11-24T17:23:55.242789201Z" level=info msg="connecting to shim go-wasm-1-4" address="unix:///run/x" namespace=bench
+time="2026-11-24T17:23:59Z" level=info msg="module ready" id=go-wasm-1-4
+time="bad" level=info msg="connecting to shim go-wasm-1-5" namespace=bench
+`)
+	got := connectTimes(log)
+	want := time.Date(2026, 11, 24, 17, 23, 55, 242789201, time.UTC)
+	if len(got) != 1 || !got["go-wasm-1-4"].Equal(want) {
+		t.Errorf("connectTimes = %v, want go-wasm-1-4 at %v", got, want)
 	}
 }
 

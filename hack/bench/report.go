@@ -57,9 +57,9 @@ func renderTable(w io.Writer, r *Results) {
 
 	if len(r.Phases) > 0 {
 		fmt.Fprintln(w, "   where a Go client run's time goes (p50 ms of each call)")
-		fmt.Fprintln(tw, "variant\tNewContainer\tNewTask (shim start+Create)\tWait+Start\tto exit\tDelete")
+		fmt.Fprintln(tw, "variant\tNewContainer\tNewTask\t= shim start\t+ Create\tWait+Start\tto exit\tDelete")
 		for _, p := range r.Phases {
-			fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\n", p.Name, p.CreateMs, p.NewTaskMs, p.StartMs, p.ExitMs, p.DeleteMs)
+			fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\n", p.Name, p.CreateMs, p.NewTaskMs, p.ShimStartMs, p.CreateRPCMs, p.StartMs, p.ExitMs, p.DeleteMs)
 		}
 		tw.Flush()
 		fmt.Fprintln(w)

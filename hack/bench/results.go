@@ -42,6 +42,9 @@ type LatencyResult struct {
 type PhaseResult struct {
 	Name                                           string
 	CreateMs, NewTaskMs, StartMs, ExitMs, DeleteMs float64
+	// NewTask split at containerd's "connecting to shim" log line: the
+	// shim binary's start/bootstrap, then the Create call (0: no log line).
+	ShimStartMs, CreateRPCMs float64
 }
 
 // ExecResult is the time to fork, exec and reap one binary.
@@ -84,7 +87,7 @@ func latencyResults(vs []*variant) []LatencyResult {
 	return out
 }
 
-func phaseResults(vs []*variant) []PhaseResult {
+func phaseResults(vs []*variant, connected map[string]time.Time) []PhaseResult {
 	var out []PhaseResult
 	for _, v := range vs {
 		if len(v.phases) == 0 {
@@ -104,6 +107,14 @@ func phaseResults(vs []*variant) []PhaseResult {
 			ExitMs:    col(func(p phases) time.Duration { return p.Exit }),
 			DeleteMs:  col(func(p phases) time.Duration { return p.Delete }),
 		})
+		var shim, create []time.Duration
+		for _, p := range v.phases {
+			if at, ok := connected[p.id]; ok && !p.newTaskAt.IsZero() {
+				s := at.Sub(p.newTaskAt)
+				shim, create = append(shim, s), append(create, p.NewTask-s)
+			}
+		}
+		out[len(out)-1].ShimStartMs, out[len(out)-1].CreateRPCMs = summarize(shim).P50, summarize(create).P50
 	}
 	return out
 }

@@ -109,9 +109,12 @@ func (e *env) ctrRun(r runtime, prog string, want string) (time.Duration, error)
 type phases struct {
 	Create  time.Duration // NewContainer: spec and snapshot
 	NewTask time.Duration // shim start + task Create (the shim prepares the module here)
-	Start   time.Duration // Wait + Start
-	Exit    time.Duration // Start returned -> exit status received
-	Delete  time.Duration // task and container (with snapshot) deleted
+	// id and newTaskAt let the daemon's log split NewTask (see splitNewTask).
+	id        string
+	newTaskAt time.Time
+	Start     time.Duration // Wait + Start
+	Exit      time.Duration // Start returned -> exit status received
+	Delete    time.Duration // task and container (with snapshot) deleted
 }
 
 func (p phases) total() time.Duration { return p.Create + p.NewTask + p.Start + p.Exit + p.Delete }
@@ -123,8 +126,10 @@ func (e *env) goRun(r runtime, prog string, args []string, stdout io.Writer) (ph
 	ctx, cancel := context.WithTimeout(e.ctx(), 5*time.Minute)
 	defer cancel()
 	t0 := time.Now()
-	ctr, task, took, err := e.create(ctx, r, e.id("go-"+r.label), append([]string{r.path(prog)}, args...), nil, stdout)
+	ph.id = e.id("go-" + r.label)
+	ctr, task, took, err := e.create(ctx, r, ph.id, append([]string{r.path(prog)}, args...), nil, stdout)
 	ph.NewTask, ph.Create = took, time.Since(t0)-took
+	ph.newTaskAt = t0.Add(ph.Create)
 	if err != nil {
 		return ph, err
 	}
