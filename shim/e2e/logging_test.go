@@ -245,6 +245,7 @@ func TestBinaryLogURI(t *testing.T) {
 		start := time.Now()
 		out, errOut, exit := runCtr(t, ctrRunArgs(id, []string{"--log-uri", loggerURI(bin, args)}, helloModule)...)
 		took := time.Since(start)
+		t.Logf("ctr run stderr after %s: %s", took.Round(time.Millisecond), errOut)
 		if exit == 0 || strings.Contains(out, "Hello") {
 			t.Errorf("ctr run exit %d, stdout %q: want a failure before the module runs", exit, out)
 		}
