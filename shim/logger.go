@@ -80,7 +80,7 @@ func loggerCmd(u *url.URL, id, ns string) *exec.Cmd {
 
 // startLogger starts the logging binary named by target for the process
 // id (the container id, or the exec id) and returns once it is ready.
-func startLogger(ctx context.Context, target, id string) (_ *logger, retErr error) {
+func startLogger(ctx context.Context, target, id string) (*logger, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, fmt.Errorf("parse stdio URI %q: %w", target, err)
@@ -118,7 +118,8 @@ func startLogger(ctx context.Context, target, id string) (_ *logger, retErr erro
 		return nil, fmt.Errorf("start logging binary %s: %w", u.Path, err)
 	}
 	go func() {
-		_ = l.cmd.Wait()
+		err := l.cmd.Wait()
+		log.G(ctx).WithFields(log.Fields{"id": id, "logger": u.Path}).WithError(err).Debug("logging binary exited")
 		close(l.exited)
 	}()
 	readyW.Close()
