@@ -3,8 +3,13 @@ package cgroups
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/containerd/cgroups/v3"
+	"github.com/containerd/cgroups/v3/cgroup1"
+	"github.com/containerd/cgroups/v3/cgroup2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"google.golang.org/protobuf/proto"
 )
@@ -39,4 +44,28 @@ func New(path string, resources *specs.LinuxResources) (Cgroup, error) {
 		return newV2(unifiedMountpoint, path, resources)
 	}
 	return newV1(path, resources)
+}
+
+// Remove deletes the cgroup at path (from Path) if it exists, without
+// creating it: the shim's delete action cleans up with it after a shim
+// died. The cgroup must be empty.
+func Remove(path string) error {
+	if cgroups.Mode() == cgroups.Unified {
+		if _, err := os.Stat(filepath.Join(unifiedMountpoint, path)); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		m, err := cgroup2.Load(path, cgroup2.WithMountpoint(unifiedMountpoint))
+		if err != nil {
+			return fmt.Errorf("load cgroup %s: %w", path, err)
+		}
+		return wrap("delete cgroup", m.Delete())
+	}
+	cg, err := cgroup1.Load(cgroup1.StaticPath(path))
+	if errors.Is(err, cgroup1.ErrCgroupDeleted) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load cgroup %s: %w", path, err)
+	}
+	return wrap("delete cgroup", cg.Delete())
 }

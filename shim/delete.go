@@ -16,6 +16,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/protobuf/proto"
 	"github.com/containerd/log"
 
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/cgroups"
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
 )
 
@@ -40,6 +41,7 @@ func deleteBundle(ctx context.Context, f flags) error {
 	if err := mount.UnmountRecursive(filepath.Join(bundle, "rootfs"), 0); err != nil {
 		log.G(ctx).WithError(err).Warn("unmount rootfs of dead shim")
 	}
+	removeCgroup(ctx, bundle, f)
 	resp := &taskapi.DeleteResponse{
 		Pid:        uint32(pid),
 		ExitStatus: 128 + uint32(syscall.SIGKILL),
@@ -55,6 +57,33 @@ func deleteBundle(ctx context.Context, f flags) error {
 	}
 	_, err = os.Stdout.Write(data)
 	return err
+}
+
+// removeCgroup deletes the container's cgroup, which the dead shim would
+// have deleted after the task's exit. The task child was just killed (or
+// died with its shim), and the kernel may take a moment to let it go.
+func removeCgroup(ctx context.Context, bundle string, f flags) {
+	spec, err := readBundleSpec(bundle)
+	if err != nil {
+		log.G(ctx).WithError(err).Warn("cgroup of dead shim: no spec")
+		return
+	}
+	var cgroupsPath string
+	if spec.Linux != nil {
+		cgroupsPath = spec.Linux.CgroupsPath
+	}
+	path, err := cgroups.Path(cgroupsPath, f.namespace, f.id)
+	if err != nil {
+		log.G(ctx).WithError(err).Warn("cgroup of dead shim")
+		return
+	}
+	for i := 0; i < 100; i++ {
+		if err = cgroups.Remove(path); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	log.G(ctx).WithError(err).WithField("cgroup", path).Warn("delete cgroup of dead shim")
 }
 
 // killLeftover kills the task child recorded in the bundle if it still
