@@ -131,7 +131,8 @@ disabled_plugins = [%s]
 }
 
 func (d *daemon) spawn(repo string) error {
-	logf, err := os.Create(d.logPath)
+	// Append: a restarted daemon (restart) keeps the log of the first.
+	logf, err := os.OpenFile(d.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,276 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/containerd/containerd/v2/client"
+)
+
+// exitBound is how long containerd may take to notice that a task is gone
+// after its shim died, or to pass on an exit after a restart.
+const exitBound = 30 * time.Second
+
+// restart SIGKILLs containerd and starts it again with the same config,
+// root, state and socket, as a node whose containerd crashed and was
+// brought back by its service manager. Shims keep running meanwhile.
+func (d *daemon) restart(t *testing.T) {
+	t.Helper()
+	if err := d.cmd.Process.Kill(); err != nil {
+		t.Fatalf("kill containerd: %v", err)
+	}
+	<-d.exited
+	d.exited = make(chan struct{})
+	if err := d.spawn(suite.repo); err != nil {
+		t.Fatalf("restart containerd: %v", err)
+	}
+	if err := d.waitReady(time.Minute); err != nil {
+		t.Fatalf("restarted containerd: %v", err)
+	}
+}
+
+// bundleDir is the runtime's state folder of container id, where the shim
+// bootstrap leaves shim.pid and address.
+func bundleDir(id string) string {
+	d := suite.daemon
+	return filepath.Join(d.state, "io.containerd.runtime.v2.task", d.ns, id)
+}
+
+func shimPid(t *testing.T, id string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(bundleDir(id), "shim.pid"))
+	if err != nil {
+		t.Fatalf("shim pid of %s: %v", id, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("shim.pid of %s: %q", id, b)
+	}
+	return pid
+}
+
+func parentOf(pid int) int {
+	stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	ppid, _ := strconv.Atoi(statField(stat, 4))
+	return ppid
+}
+
+// waitGone polls until pid no longer exists (a zombie counts as gone: its
+// parent, the dead shim, is no longer there to reap it, init will).
+func waitGone(pid int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || statField(stat, 3) == "Z" {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// taskStatus is the STATUS column of `ctr task ls` for id, or "" when the
+// task is not listed.
+func taskStatus(t *testing.T, id string) string {
+	t.Helper()
+	out, errOut, exit := suite.daemon.ctrCmd(nil, nil, "task", "ls")
+	if exit != 0 {
+		t.Fatalf("ctr task ls: %s", errOut)
+	}
+	for _, l := range lines(out) {
+		if f := strings.Fields(l); len(f) >= 3 && f[0] == id {
+			return f[2]
+		}
+	}
+	return ""
+}
+
+// TestShimDeath: when a shim is SIGKILLed, its task child dies with it
+// (Pdeathsig), containerd reports the task as exited instead of hanging,
+// the task and the container can be deleted, and nothing is left behind.
+func TestShimDeath(t *testing.T) {
+	needDaemon(t)
+	for _, c := range []struct {
+		name string
+		args []string
+		spin bool
+	}{
+		{"busyloop", []string{"/busyloop.wasm"}, true},
+		{"sleep", []string{demoModule, "sleep", "60"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := watchEvents(t)
+			before := snapshotLeftovers("")
+			var id string
+			var pid int
+			if c.spin {
+				id, pid = startSpinning(t, c.args)
+			} else {
+				id = startDetached(t, c.args)
+				var status string
+				if pid, status = taskRow(t, id); status != "RUNNING" {
+					t.Fatalf("task %s is %s, want RUNNING", id, status)
+				}
+			}
+			shim := shimPid(t, id)
+			if p := parentOf(pid); p != shim {
+				t.Fatalf("task pid %d has parent %d, want the shim %d", pid, p, shim)
+			}
+			if err := syscall.Kill(shim, syscall.SIGKILL); err != nil {
+				t.Fatalf("kill shim %d: %v", shim, err)
+			}
+			start := time.Now()
+			if !waitGone(pid, 10*time.Second) {
+				t.Errorf("task child %d outlived its shim %d by 10s", pid, shim)
+			}
+			e, ok := w.wait(exitBound, exitEvent(id))
+			if !ok {
+				t.Errorf("no /tasks/exit for %s within %v of the shim's death", id, exitBound)
+			} else {
+				t.Logf("exit event after %v: %s", e.at.Sub(start).Round(time.Millisecond), e.body)
+			}
+			// containerd deletes the task of a dead shim itself; if it is
+			// still listed, it must not claim to run and delete must work.
+			deadline := time.Now().Add(exitBound)
+			status := taskStatus(t, id)
+			for status == "RUNNING" && time.Now().Before(deadline) {
+				time.Sleep(100 * time.Millisecond)
+				status = taskStatus(t, id)
+			}
+			t.Logf("ctr task ls after the shim's death: %q", status)
+			if status == "RUNNING" {
+				t.Fatalf("task %s still RUNNING %v after its shim died", id, exitBound)
+			}
+			if status != "" {
+				if _, errOut, exit := runCtr(t, "task", "delete", id); exit != 0 && taskStatus(t, id) != "" {
+					t.Errorf("ctr task delete: exit %d: %s", exit, errOut)
+				}
+			}
+			if _, errOut, exit := runCtr(t, "containers", "delete", id); exit != 0 {
+				t.Errorf("ctr containers delete: exit %d: %s", exit, errOut)
+			}
+			expectNoLeftovers(t, before, id)
+		})
+	}
+}
+
+// TestDaemonRestart: containerd is SIGKILLed and restarted while a wasm
+// task runs. The task is still RUNNING afterwards with the same pid, its
+// output keeps flowing (a report file in a bind mount, stdout into a
+// file:// log), and when it is killed the exit reaches containerd: as an
+// event (the shim's publisher reconnects), through Wait of a Go client
+// connected after the restart, and in ctr task ls.
+func TestDaemonRestart(t *testing.T) {
+	d := needDaemon(t)
+	host, err := os.MkdirTemp(d.dir, "restart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := filepath.Join(host, "spin.txt")
+	logPath := filepath.Join(host, "stdout.log")
+	before := snapshotLeftovers("")
+	id := containerID(t)
+	a := append([]string{"run", "-d"}, runFlags()...)
+	a = append(a, "--log-uri", "file://"+logPath,
+		"--mount", fmt.Sprintf("type=bind,src=%s,dst=/out,options=rbind:rw", host),
+		testdataImage, id, "/spin.wasm", "/out/spin.txt")
+	if _, errOut, exit := runCtr(t, a...); exit != 0 {
+		t.Fatalf("ctr run -d failed (%d): %s", exit, errOut)
+	}
+	t.Cleanup(func() { removeContainer(t, id) })
+	pid, status := taskRow(t, id)
+	if status != "RUNNING" {
+		t.Fatalf("task %s is %s, want RUNNING", id, status)
+	}
+	iters, logLen := waitProgress(t, report, logPath, 0, 0)
+
+	d.restart(t)
+	t.Logf("containerd restarted")
+	if p, status := taskRow(t, id); status != "RUNNING" || p != pid {
+		t.Fatalf("after the restart: task %s pid %d %s, want pid %d RUNNING", id, p, status, pid)
+	}
+	waitProgress(t, report, logPath, iters, logLen)
+
+	w := watchEvents(t)
+	c, ctx := newClient(t)
+	ctr, err := c.LoadContainer(ctx, id)
+	if err != nil {
+		t.Fatalf("load container after the restart: %v", err)
+	}
+	task, err := ctr.Task(ctx, nil)
+	if err != nil {
+		t.Fatalf("task after the restart: %v", err)
+	}
+	statusC, err := task.Wait(ctx)
+	if err != nil {
+		t.Fatalf("wait: %v", err)
+	}
+	if err := task.Kill(ctx, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill: %v", err)
+	}
+	var st client.ExitStatus
+	select {
+	case st = <-statusC:
+	case <-time.After(exitBound):
+		t.Fatalf("Wait returned nothing within %v of the kill", exitBound)
+	}
+	if st.ExitCode() != 137 {
+		t.Errorf("Wait: exit %d (%v), want 137", st.ExitCode(), st.Error())
+	}
+	if e, ok := w.wait(exitBound, exitEvent(id)); !ok {
+		t.Errorf("no /tasks/exit event for %s after the restart: the shim's events are lost", id)
+	} else if e.exitStatus() != 137 {
+		t.Errorf("exit event %s, want status 137", e.body)
+	}
+	if status := taskStatus(t, id); status != "STOPPED" {
+		t.Errorf("ctr task ls after the kill: %q, want STOPPED", status)
+	}
+	if _, err := task.Delete(ctx); err != nil {
+		t.Errorf("delete task: %v", err)
+	}
+	if _, errOut, exit := runCtr(t, "containers", "delete", id); exit != 0 {
+		t.Errorf("ctr containers delete: exit %d: %s", exit, errOut)
+	}
+	// The watcher started after the snapshot; its ctr would count.
+	w.cmd.Process.Kill()
+	<-w.done
+	w.cmd.Wait()
+	expectNoLeftovers(t, before, id)
+}
+
+// waitProgress waits until spin's report shows more than iters iterations
+// and its stdout log is longer than logLen, and returns both new values.
+func waitProgress(t *testing.T, report, logPath string, iters int64, logLen int) (int64, int) {
+	t.Helper()
+	deadline := time.Now().Add(exitBound)
+	var gotIters int64
+	var gotLen int
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(report); err == nil {
+			for _, l := range lines(string(b)) {
+				if n, ok := strings.CutPrefix(l, "iterations "); ok {
+					gotIters, _ = strconv.ParseInt(n, 10, 64)
+				}
+			}
+		}
+		if b, err := os.ReadFile(logPath); err == nil {
+			// Whole lines only: a line is written in one go.
+			gotLen = bytes.LastIndexByte(b, '\n') + 1
+		}
+		if gotIters > iters && gotLen > logLen {
+			return gotIters, gotLen
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no progress within %v: report %d iterations (was %d), stdout log %d bytes (was %d)", exitBound, gotIters, iters, gotLen, logLen)
+	return 0, 0
+}
