@@ -2,16 +2,22 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/containerd/v2/pkg/oci"
 )
 
 // exitBound is how long containerd may take to notice that a task is gone
@@ -273,4 +279,187 @@ func waitProgress(t *testing.T, report, logPath string, iters int64, logLen int)
 	}
 	t.Fatalf("no progress within %v: report %d iterations (was %d), stdout log %d bytes (was %d)", exitBound, gotIters, iters, gotLen, logLen)
 	return 0, 0
+}
+
+// envInt reads a count from the environment, or returns def.
+func envInt(t *testing.T, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		t.Fatalf("%s=%q: want a count", name, v)
+	}
+	return n
+}
+
+// hostCounts is what churn must not leak: mounts under the daemon's
+// directory, cgroup folders under the namespace's, processes of the shim
+// binary (shims and task children), and containerd's open fds.
+type hostCounts struct {
+	mounts, cgroups, shimProcs, daemonFds int
+}
+
+func countHost() hostCounts {
+	d := suite.daemon
+	var c hostCounts
+	c.mounts = len(mountsUnder(d.dir))
+	for _, dir := range cgroupDirsNamed(d.ns) {
+		filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+			if err == nil && e.IsDir() && path != dir {
+				c.cgroups++
+			}
+			return nil
+		})
+	}
+	for _, p := range processes() {
+		if filepath.Base(strings.TrimSuffix(p.exe, " (deleted)")) == shimBinary {
+			c.shimProcs++
+		}
+	}
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", d.cmd.Process.Pid))
+	c.daemonFds = len(fds)
+	return c
+}
+
+// churnOne runs one container through the Go client: create, start, and
+// either wait for its exit (kill == nil) or run kill once it runs and then
+// wait; then delete the task and the container with its snapshot.
+func churnOne(ctx context.Context, c *client.Client, img client.Image, id string, args []string, want uint32, kill func(client.Task) error) error {
+	ctr, err := c.NewContainer(ctx, id,
+		client.WithImage(img),
+		client.WithNewSnapshot(id+"-snapshot", img),
+		client.WithRuntime(runtimeName, nil),
+		client.WithNewSpec(oci.WithImageConfig(img), oci.WithProcessArgs(args...)),
+	)
+	if err != nil {
+		return fmt.Errorf("new container %s: %w", id, err)
+	}
+	defer ctr.Delete(context.WithoutCancel(ctx), client.WithSnapshotCleanup)
+	var out bytes.Buffer
+	task, err := ctr.NewTask(ctx, goIO(nil, &out, io.Discard))
+	if err != nil {
+		return fmt.Errorf("new task %s: %w", id, err)
+	}
+	defer task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
+	statusC, err := task.Wait(ctx)
+	if err != nil {
+		return fmt.Errorf("wait %s: %w", id, err)
+	}
+	if err := task.Start(ctx); err != nil {
+		return fmt.Errorf("start %s: %w", id, err)
+	}
+	if kill != nil {
+		if err := kill(task); err != nil {
+			return fmt.Errorf("kill %s: %w", id, err)
+		}
+	}
+	select {
+	case st := <-statusC:
+		if st.ExitCode() != want {
+			return fmt.Errorf("%s exited %d (%v), want %d; output %q", id, st.ExitCode(), st.Error(), want, out.String())
+		}
+	case <-ctx.Done():
+		return fmt.Errorf("%s did not exit: %w", id, ctx.Err())
+	}
+	if _, err := task.Delete(ctx); err != nil {
+		return fmt.Errorf("delete task %s: %w", id, err)
+	}
+	if err := ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil {
+		return fmt.Errorf("delete container %s: %w", id, err)
+	}
+	return nil
+}
+
+// inParallel runs f(0..n-1) with at most width at a time and returns the
+// errors, at most a few of them.
+func inParallel(n, width int, f func(i int) error) []error {
+	sem := make(chan struct{}, width)
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := f(i); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}(i)
+	}
+	wg.Wait()
+	return errs
+}
+
+// TestChurn: E2E_CHURN containers (200) run hello to completion, 20 at a
+// time, then E2E_CHURN_KILLED (50) busy loops are started at once and
+// SIGKILLed mid-run. Afterwards the mounts, cgroups, shim and task child
+// processes and containerd's open fds are back to where they started.
+func TestChurn(t *testing.T) {
+	needDaemon(t)
+	runs := envInt(t, "E2E_CHURN", 200)
+	killed := envInt(t, "E2E_CHURN_KILLED", 50)
+	const width = 20
+	c, _ := newClient(t)
+	ctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), suite.daemon.ns), 10*time.Minute)
+	defer cancel()
+	img, err := c.GetImage(ctx, testdataImage)
+	if err != nil {
+		t.Fatalf("get image: %v", err)
+	}
+	// One run first, so that what containerd opens once (and keeps) is in
+	// the baseline.
+	if err := churnOne(ctx, c, img, containerID(t), []string{helloModule}, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	before := countHost()
+	t.Logf("before: %+v", before)
+
+	start := time.Now()
+	errs := inParallel(runs, width, func(int) error {
+		return churnOne(ctx, c, img, containerID(t), []string{helloModule}, 0, nil)
+	})
+	t.Logf("%d runs to completion, %d at a time: %v", runs, width, time.Since(start).Round(time.Millisecond))
+	for _, err := range errs[:min(len(errs), 10)] {
+		t.Errorf("run: %v", err)
+	}
+	if len(errs) > 0 {
+		t.Fatalf("%d of %d runs failed", len(errs), runs)
+	}
+
+	start = time.Now()
+	var running sync.WaitGroup
+	running.Add(killed)
+	errs = inParallel(killed, killed, func(int) error {
+		// Done once per container, also when it fails before it runs.
+		var once sync.Once
+		defer once.Do(running.Done)
+		return churnOne(ctx, c, img, containerID(t), []string{"/busyloop.wasm"}, 137, func(task client.Task) error {
+			// Kill them all mid-run: once every one has started.
+			once.Do(running.Done)
+			running.Wait()
+			return task.Kill(ctx, syscall.SIGKILL)
+		})
+	})
+	t.Logf("%d started at once and killed: %v", killed, time.Since(start).Round(time.Millisecond))
+	for _, err := range errs[:min(len(errs), 10)] {
+		t.Errorf("killed run: %v", err)
+	}
+
+	deadline := time.Now().Add(30 * time.Second)
+	after := countHost()
+	for after != before && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		after = countHost()
+	}
+	t.Logf("after: %+v", after)
+	if after != before {
+		t.Errorf("after the churn: %+v, want %+v as before", after, before)
+	}
 }
