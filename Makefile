@@ -39,9 +39,14 @@ demo: build images ## run the hello example through a private containerd with ct
 
 test: test-unit test-e2e ## unit tests, then the e2e suite against every containerd version
 
-test-unit: ## unit tests (the shim builds without cgo)
-	CGO_ENABLED=0 $(GO) vet ./shim/...
+test-unit: ## gofmt and go vet, then unit tests (the shim and cgroups build without cgo)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) vet ./shim/... ./cgroups/...
 	$(GO) test -race -count=1 $(UNIT_PKGS)
+	# A short run of the fuzz target over the OCI spec translation (its
+	# corpus is in shim/testdata/fuzz).
+	CGO_ENABLED=0 $(GO) test -run '^$$' -fuzz FuzzChildOptions -fuzztime 15s ./shim/
 
 test-e2e: build images containerd ## the e2e suite against each of CONTAINERD_VERSIONS
 	@for v in $(CONTAINERD_VERSIONS); do \

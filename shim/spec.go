@@ -50,7 +50,10 @@ func childOptions(spec *specs.Spec, proc *specs.Process, rootfs string) (taskchi
 	if err := checkStrings(proc.Args, proc.Env); err != nil {
 		return opts, err
 	}
-	preopens := preopensFor(spec, rootfs)
+	preopens, err := preopensFor(spec, rootfs)
+	if err != nil {
+		return opts, err
+	}
 	modulePath, entry, err := resolveModule(proc, preopens)
 	if err != nil {
 		return opts, err
@@ -104,14 +107,27 @@ func checkStrings(lists ...[]string) error {
 	return nil
 }
 
+// kernelFilesystems are the mount types that runtimes put in every spec for
+// native programs (/proc, /dev, /sys, /run...): a WASI module has no use
+// for them, so they are left out. Any other type is refused, not ignored.
+var kernelFilesystems = map[string]bool{
+	"proc": true, "sysfs": true, "tmpfs": true, "devpts": true, "mqueue": true,
+	"cgroup": true, "cgroup2": true, "shm": true, "devtmpfs": true,
+}
+
 // preopensFor grants the module the rootfs at / and every bind mount at its
-// destination. Kernel file systems (proc, sysfs, devpts, tmpfs...) in the
-// spec are for native programs and mean nothing to a WASI module.
-func preopensFor(spec *specs.Spec, rootfs string) []taskchild.Preopen {
+// destination.
+func preopensFor(spec *specs.Spec, rootfs string) ([]taskchild.Preopen, error) {
+	if fi, err := os.Stat(rootfs); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("rootfs %s is not a directory: %w", rootfs, errdefs.ErrInvalidArgument)
+	}
 	readonly := spec.Root != nil && spec.Root.Readonly
 	preopens := []taskchild.Preopen{{HostPath: rootfs, GuestPath: "/", ReadOnly: readonly}}
 	for _, m := range spec.Mounts {
 		if !isBind(m) {
+			if !kernelFilesystems[m.Type] {
+				return nil, fmt.Errorf("mount of type %q at %s is not supported (only bind mounts reach a wasm module): %w", m.Type, m.Destination, errdefs.ErrInvalidArgument)
+			}
 			continue
 		}
 		preopens = append(preopens, taskchild.Preopen{
@@ -120,7 +136,7 @@ func preopensFor(spec *specs.Spec, rootfs string) []taskchild.Preopen {
 			ReadOnly:  readonly && !slices.Contains(m.Options, "rw") || slices.Contains(m.Options, "ro"),
 		})
 	}
-	return preopens
+	return preopens, nil
 }
 
 func isBind(m specs.Mount) bool {

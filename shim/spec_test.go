@@ -141,6 +141,9 @@ func TestBadProcessIsRefused(t *testing.T) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: "/proc/1/ns/net"})
 		},
 		"nil process": func(s *specs.Spec) { s.Process = nil },
+		"unknown mount type": func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/x", Type: "weirdfs", Source: "none"})
+		},
 	}
 	for name, mutate := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -202,5 +205,14 @@ func TestLinearMemoryLimitLeavesTheEngineItsReserve(t *testing.T) {
 	}
 	if got := linearMemoryLimit(&specs.Spec{}); got != 0 {
 		t.Errorf("no resources: %d, want 0", got)
+	}
+}
+
+func TestMissingRootfsIsRefused(t *testing.T) {
+	_, bindSrc := testRootfs(t)
+	spec := testSpec(bindSrc, "/top.wasm")
+	_, err := childOptions(spec, spec.Process, filepath.Join(t.TempDir(), "nope"))
+	if !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "rootfs") {
+		t.Fatalf("error = %v, want InvalidArgument naming the rootfs", err)
 	}
 }
