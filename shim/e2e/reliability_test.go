@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
@@ -462,4 +464,101 @@ func TestChurn(t *testing.T) {
 	if after != before {
 		t.Errorf("after the churn: %+v, want %+v as before", after, before)
 	}
+}
+
+// slowWriter passes the stream on to w at no more than rate bytes per
+// second, and stalls for stall every stallEvery bytes: a client that
+// reads the stdout fifo slowly, so the shim's copy has to wait for it.
+type slowWriter struct {
+	w          io.Writer
+	rate       float64 // bytes per second
+	stall      time.Duration
+	stallEvery int64
+	start      time.Time
+	n          int64
+	writes     int
+}
+
+func (s *slowWriter) Write(p []byte) (int, error) {
+	if s.start.IsZero() {
+		s.start = time.Now()
+	}
+	s.writes++
+	total := len(p)
+	for len(p) > 0 {
+		// Small pieces, each paced.
+		chunk := p[:min(len(p), 4096)]
+		if _, err := s.w.Write(chunk); err != nil {
+			return 0, err
+		}
+		before := s.n
+		s.n += int64(len(chunk))
+		p = p[len(chunk):]
+		if s.n/s.stallEvery != before/s.stallEvery {
+			time.Sleep(s.stall)
+			s.start = s.start.Add(s.stall)
+		}
+		if ahead := time.Duration(float64(s.n)/s.rate*float64(time.Second)) - time.Since(s.start); ahead > 0 {
+			time.Sleep(ahead)
+		}
+	}
+	return total, nil
+}
+
+// spewSum is the sha256 of the first mib MiB of the spew pattern.
+func spewSum(mib int) string {
+	h := sha256.New()
+	block := make([]byte, spewPeriod*4096)
+	for i := range block {
+		block[i] = byte(i % spewPeriod)
+	}
+	left := int64(mib) << 20
+	for left > 0 {
+		n := min(left, int64(len(block)))
+		h.Write(block[:n])
+		left -= n
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// TestSlowReader: 256 MiB written by a module reach a client that reads
+// at 64 MiB/s with a 200 ms stall every 16 MiB complete and in order
+// (sha256, and the first wrong offset if any), through the stdout fifo:
+// the Go client's copy, and ctr's, whose stdout pipe the test drains.
+func TestSlowReader(t *testing.T) {
+	needDaemon(t)
+	const mib = 256
+	args := []string{demoModule, "spew", strconv.Itoa(mib)}
+	check := func(t *testing.T, c *patternChecker, w *slowWriter, exit int, start time.Time) {
+		t.Logf("%d MiB in %v, %d writes", c.n>>20, time.Since(start).Round(time.Millisecond), w.writes)
+		if exit != 0 {
+			t.Errorf("exit %d, want 0", exit)
+		}
+		if want := int64(mib) << 20; c.n != want {
+			t.Errorf("got %d bytes of stdout, want %d", c.n, want)
+		}
+		if c.badAt >= 0 {
+			t.Errorf("stdout differs from the pattern first at byte %d", c.badAt)
+		}
+		if got, want := hex.EncodeToString(c.sha.Sum(nil)), spewSum(mib); got != want {
+			t.Errorf("stdout sha256 %s, want %s", got, want)
+		}
+	}
+	slow := func(c *patternChecker) *slowWriter {
+		return &slowWriter{w: c, rate: 64 << 20, stall: 200 * time.Millisecond, stallEvery: 16 << 20}
+	}
+	t.Run("client", func(t *testing.T) {
+		c := newPatternChecker()
+		w := slow(c)
+		start := time.Now()
+		r := runGo(t, args, nil, w)
+		check(t, c, w, int(r.exit), start)
+	})
+	t.Run("ctr", func(t *testing.T) {
+		c := newPatternChecker()
+		w := slow(c)
+		start := time.Now()
+		_, _, exit := runCtrIO(t, nil, w, ctrRunArgs(containerID(t), nil, args[0], args[1:]...)...)
+		check(t, c, w, exit, start)
+	})
 }
