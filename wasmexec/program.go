@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
@@ -44,7 +45,7 @@ func Prepare(cfg Config) (*Program, error) {
 	comp := newCompiler(defaultSettings)
 	module, stats, err := compile(comp, cfg, wasm)
 	if err != nil {
-		return nil, fmt.Errorf("compile %s: %w", cfg.ModulePath, err)
+		return nil, fmt.Errorf("compile %s: %w", cfg.ModulePath, oneLine(err))
 	}
 	if err := checkEntrypoint(module, cfg.entrypoint()); err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.ModulePath, err)
@@ -129,7 +130,7 @@ func instantiate(engine *wasmtime.Engine, module *wasmtime.Module, cfg Config) (
 	}
 	inst, err := linker.Instantiate(store, module)
 	if err != nil {
-		return nil, fmt.Errorf("instantiate %s: %w", cfg.ModulePath, err)
+		return nil, fmt.Errorf("instantiate %s: %w", cfg.ModulePath, oneLine(err))
 	}
 	prog.inst, prog.entry = inst, inst.GetFunc(store, cfg.entrypoint())
 	return prog, nil
@@ -262,4 +263,37 @@ func describeFailure(kind, msg string) string {
 		b.WriteString(line + "\n")
 	}
 	return b.String()
+}
+
+// causeNumber numbers the causes when anyhow lists several.
+var causeNumber = regexp.MustCompile(`^\d+: `)
+
+// lineError is an engine error told in one line.
+type lineError struct {
+	msg string
+	err error
+}
+
+func (e *lineError) Error() string { return e.msg }
+func (e *lineError) Unwrap() error { return e.err }
+
+// oneLine folds wasmtime's "what\n\nCaused by:\n    why\n\nStack
+// backtrace: ..." into "what: why": the cause is what the user needs, it
+// must survive the trip to ctr's one-line error, and the engine's own
+// backtrace means nothing to them.
+func oneLine(err error) error {
+	msg, _, _ := strings.Cut(err.Error(), "\nStack backtrace:")
+	head, causes, found := strings.Cut(msg, "Caused by:")
+	if !found {
+		return &lineError{msg: strings.Join(strings.Fields(msg), " "), err: err}
+	}
+	parts := []string{strings.TrimSpace(head)}
+	for _, c := range strings.Split(causes, "\n") {
+		c = strings.TrimSpace(c)
+		c = causeNumber.ReplaceAllString(c, "")
+		if c != "" {
+			parts = append(parts, c)
+		}
+	}
+	return &lineError{msg: strings.Join(parts, ": "), err: err}
 }

@@ -168,3 +168,17 @@ func TestMemoryLimitBelowTheModulesMinimum(t *testing.T) {
 		t.Fatal("a module needing 6.25 MiB was instantiated under a 1 MiB limit")
 	}
 }
+
+func TestEngineErrorsAreOneLine(t *testing.T) {
+	raw := errors.New("failed to parse WebAssembly module\n\nCaused by:\n    functions count exceeds limit of 1000000 (at offset 0x12)\n\nStack backtrace:\n   0: <unknown>\n   1: <unknown>")
+	got := oneLine(raw)
+	if want := "failed to parse WebAssembly module: functions count exceeds limit of 1000000 (at offset 0x12)"; got.Error() != want {
+		t.Fatalf("oneLine = %q, want %q", got, want)
+	}
+	if !errors.Is(got, raw) {
+		t.Fatal("the engine's error is not kept in the chain")
+	}
+	if got := oneLine(errors.New("unknown import: `a::b`\n")); got.Error() != "unknown import: `a::b`" {
+		t.Fatalf("oneLine = %q", got)
+	}
+}
