@@ -47,6 +47,9 @@ func childOptions(spec *specs.Spec, proc *specs.Process, rootfs string) (taskchi
 	if proc == nil || len(proc.Args) == 0 {
 		return opts, fmt.Errorf("process.args is empty: nothing names the module to run: %w", errdefs.ErrInvalidArgument)
 	}
+	if proc.Args[0] == "" {
+		return opts, fmt.Errorf("process.args[0] is empty: it must name the module to run: %w", errdefs.ErrInvalidArgument)
+	}
 	if err := checkStrings(proc.Args, proc.Env); err != nil {
 		return opts, err
 	}

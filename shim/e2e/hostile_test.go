@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // TestNoEscape: a module reads nothing outside its rootfs and mounts: not
@@ -117,12 +121,45 @@ func TestMonstrousModules(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want a refusal that mentions %q", exit, errOut, tc.want)
 			}
 			removeContainer(t, id)
-			if left := describeLeftovers(before, id); len(left) != 0 {
-				t.Errorf("left behind: %v", left)
-			}
+			expectNoLeftovers(t, before, id)
 		})
 	}
 	if out, _, exit := runCtr(t, ctrRunArgs(containerID(t), nil, helloModule)...); exit != 0 || !strings.Contains(out, "Hello") {
 		t.Errorf("hello after the refusals: exit %d, %q", exit, out)
+	}
+}
+
+// TestMalformedSpecs: specs the shim cannot honour fail NewTask with an
+// error that names the problem, and leave nothing behind.
+func TestMalformedSpecs(t *testing.T) {
+	needDaemon(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		opts []oci.SpecOpts
+		want string
+	}{
+		{name: "NUL in args", args: []string{helloModule, "a\x00b"}, want: "NUL"},
+		{name: "path escaping the rootfs", args: []string{"../../../../usr/bin/env"}, want: "not found"},
+		{name: "unknown mount type", args: []string{helloModule}, want: "weirdfs", opts: []oci.SpecOpts{
+			oci.WithMounts([]specs.Mount{{Destination: "/x", Type: "weirdfs", Source: "none"}}),
+		}},
+		{name: "empty module path", args: []string{""}, want: "args[0] is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, ctx := newClient(t)
+			id := containerID(t)
+			before := snapshotLeftovers(id)
+			ctr := newContainer(t, c, ctx, id, tc.args, tc.opts...)
+			task, err := ctr.NewTask(ctx, goIO(nil, nil, nil))
+			if err == nil {
+				task.Delete(ctx, client.WithProcessKill)
+				t.Fatalf("NewTask accepted %v", tc.args)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not mention %q", err, tc.want)
+			}
+			expectNoLeftovers(t, before, id)
+		})
 	}
 }
