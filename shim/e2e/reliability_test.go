@@ -299,7 +299,8 @@ func envInt(t *testing.T, name string, def int) int {
 
 // hostCounts is what churn must not leak: mounts under the daemon's
 // directory, cgroup folders under the namespace's, processes of the shim
-// binary (shims and task children), and containerd's open fds.
+// binary (this daemon's shims and their task children), and containerd's
+// open fds.
 type hostCounts struct {
 	mounts, cgroups, shimProcs, daemonFds int
 }
@@ -316,14 +317,32 @@ func countHost() hostCounts {
 			return nil
 		})
 	}
-	for _, p := range processes() {
-		if filepath.Base(strings.TrimSuffix(p.exe, " (deleted)")) == shimBinary {
+	// This daemon's shims name its address; their task children are
+	// their children, or in the namespace's cgroups once orphaned. Other
+	// runs on the host have shims of their own.
+	procs := processes()
+	shims := map[int]bool{}
+	for _, p := range procs {
+		if isShimExe(p) && strings.Contains(p.cmdline, d.address) {
+			shims[p.pid] = true
+		}
+	}
+	for _, p := range procs {
+		if !isShimExe(p) {
+			continue
+		}
+		cg, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", p.pid))
+		if shims[p.pid] || shims[p.ppid] || bytes.Contains(cg, []byte(d.ns)) {
 			c.shimProcs++
 		}
 	}
 	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", d.cmd.Process.Pid))
 	c.daemonFds = len(fds)
 	return c
+}
+
+func isShimExe(p proc) bool {
+	return filepath.Base(strings.TrimSuffix(p.exe, " (deleted)")) == shimBinary
 }
 
 // churnOne runs one container through the Go client: create, start, and
@@ -437,6 +456,9 @@ func TestChurn(t *testing.T) {
 
 	start = time.Now()
 	var running sync.WaitGroup
+	// What must go away has to be there first: the counts while all run.
+	var peakOnce sync.Once
+	var peak hostCounts
 	running.Add(killed)
 	errs = inParallel(killed, killed, func(int) error {
 		// Done once per container, also when it fails before it runs.
@@ -446,12 +468,18 @@ func TestChurn(t *testing.T) {
 			// Kill them all mid-run: once every one has started.
 			once.Do(running.Done)
 			running.Wait()
+			peakOnce.Do(func() { peak = countHost() })
 			return task.Kill(ctx, syscall.SIGKILL)
 		})
 	})
 	t.Logf("%d started at once and killed: %v", killed, time.Since(start).Round(time.Millisecond))
 	for _, err := range errs[:min(len(errs), 10)] {
 		t.Errorf("killed run: %v", err)
+	}
+
+	t.Logf("while %d ran: %+v", killed, peak)
+	if killed > 0 && (peak.mounts < before.mounts+killed || peak.shimProcs < before.shimProcs+killed || peak.cgroups < before.cgroups+killed) {
+		t.Errorf("while %d ran: %+v; the counts below would prove nothing", killed, peak)
 	}
 
 	deadline := time.Now().Add(30 * time.Second)
