@@ -15,7 +15,6 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
-	"golang.org/x/sys/unix"
 )
 
 // A logger is the logging binary of a binary:// (or binary-v2://) stdio
@@ -215,19 +214,5 @@ func (p *loggerPipe) Close() error {
 	return p.File.Close()
 }
 
-// unread is the number of bytes in the pipe (FIONREAD, which Linux answers
-// on either end).
-func (p *loggerPipe) unread() int {
-	n := 0
-	rc, err := p.File.SyscallConn()
-	if err != nil {
-		return 0
-	}
-	_ = rc.Control(func(fd uintptr) {
-		n, err = unix.IoctlGetInt(int(fd), unix.TIOCINQ) // FIONREAD
-	})
-	if err != nil {
-		return 0
-	}
-	return n
-}
+// unread is the number of bytes still in the pipe.
+func (p *loggerPipe) unread() int { return unreadBytes(p.File) }

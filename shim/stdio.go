@@ -194,19 +194,29 @@ func awaitDrained(w io.Writer, timeout time.Duration) {
 	if !ok {
 		return
 	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return
-	}
 	deadline := time.Now().Add(timeout)
 	for delay := 100 * time.Microsecond; time.Now().Before(deadline); delay = min(2*delay, 20*time.Millisecond) {
-		var n int
-		var ioctlErr error
-		if err := raw.Control(func(fd uintptr) { n, ioctlErr = unix.IoctlGetInt(int(fd), unix.TIOCINQ) }); err != nil || ioctlErr != nil || n == 0 {
+		if unreadBytes(sc) == 0 {
 			return
 		}
 		time.Sleep(delay)
 	}
+}
+
+// unreadBytes is the number of bytes waiting in a pipe or fifo, asked of
+// either end; 0 when the kernel cannot tell.
+func unreadBytes(c syscall.Conn) int {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	_ = raw.Control(func(fd uintptr) {
+		if v, err := unix.IoctlGetInt(int(fd), unix.TIOCINQ); err == nil {
+			n = v
+		}
+	})
+	return n
 }
 
 func (p *processIO) openTerminal(ctx context.Context, s stdio) error {
