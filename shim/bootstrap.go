@@ -2,7 +2,6 @@ package shim
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -203,21 +202,4 @@ func writeAddressFile(address string) error {
 		return fmt.Errorf("write address file: %w", err)
 	}
 	return nil
-}
-
-// exitRecord is written to the bundle when a task's init exits, so that the
-// delete action can report the real status after the shim died.
-type exitRecord struct {
-	Pid      int   `json:"pid"`
-	Status   int   `json:"status"`
-	ExitedAt int64 `json:"exitedAt"`
-}
-
-func readExitRecord(bundle string) (exitRecord, error) {
-	var r exitRecord
-	data, err := os.ReadFile(filepath.Join(bundle, exitFile))
-	if err != nil {
-		return r, err
-	}
-	return r, json.Unmarshal(data, &r)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -18,7 +17,6 @@ import (
 	"github.com/containerd/containerd/v2/pkg/protobuf"
 	ptypes "github.com/containerd/containerd/v2/pkg/protobuf/types"
 	"github.com/containerd/errdefs"
-	"github.com/containerd/log"
 	"github.com/containerd/typeurl/v2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -112,16 +110,6 @@ func (s *service) onExit(c *container, p *process) func(taskchild.Result, time.T
 			ExitStatus:  uint32(status),
 			ExitedAt:    protobuf.ToTimestamp(at),
 		})
-	}
-}
-
-func writeExitRecord(bundle string, r exitRecord) {
-	data, err := json.Marshal(r)
-	if err == nil {
-		err = os.WriteFile(filepath.Join(bundle, exitFile), data, 0o600)
-	}
-	if err != nil {
-		log.L.WithError(err).Warn("record exit status")
 	}
 }
 
