@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -60,5 +62,59 @@ func checkOwner(t *testing.T, path string) {
 	st := fi.Sys().(*syscall.Stat_t)
 	if st.Uid != 1234 || st.Gid != 2345 {
 		t.Errorf("the module's file belongs to %d:%d, want 1234:2345", st.Uid, st.Gid)
+	}
+}
+
+// nsFiles are the /proc/<pid>/ns entries of the namespace types an OCI
+// spec can ask for.
+var nsFiles = map[specs.LinuxNamespaceType]string{
+	specs.PIDNamespace:     "pid",
+	specs.NetworkNamespace: "net",
+	specs.MountNamespace:   "mnt",
+	specs.IPCNamespace:     "ipc",
+	specs.UTSNamespace:     "uts",
+	specs.CgroupNamespace:  "cgroup",
+	specs.UserNamespace:    "user",
+}
+
+// TestNamespaces: the task child lives in a new namespace of each type its
+// spec lists, and shares the host's for every type it does not, as runc
+// would place it.
+func TestNamespaces(t *testing.T) {
+	needDaemon(t)
+	id, pid := startSpinning(t, []string{"/busyloop.wasm"})
+	data, err := os.ReadFile(filepath.Join(bundleDir(id), "config.json"))
+	if err != nil {
+		t.Fatalf("read the task's spec: %v", err)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		t.Fatalf("parse the task's spec: %v", err)
+	}
+	asked := map[string]bool{}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Path != "" {
+			t.Fatalf("ctr's default spec joins %s at %s; this test expects new namespaces only", ns.Type, ns.Path)
+		}
+		asked[nsFiles[ns.Type]] = true
+	}
+	if len(asked) == 0 {
+		t.Fatal("the spec asks for no namespace; nothing to check")
+	}
+	for _, name := range nsFiles {
+		host, err := os.Readlink("/proc/self/ns/" + name)
+		if err != nil {
+			continue // a kernel without this namespace type
+		}
+		task, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, name))
+		if err != nil {
+			t.Fatalf("read the task's %s namespace: %v", name, err)
+		}
+		switch {
+		case asked[name] && task == host:
+			t.Errorf("the spec asks for a new %s namespace, but the task shares the host's (%s)", name, host)
+		case !asked[name] && task != host:
+			t.Errorf("the spec asks for no %s namespace, but the task is in %s, not the host's %s", name, task, host)
+		}
 	}
 }
