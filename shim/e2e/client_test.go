@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,7 +79,27 @@ func newContainer(t *testing.T, c *client.Client, ctx context.Context, id string
 // goIO creates task IO from the given streams, with fifos in the private
 // directory rather than /run/containerd/fifo.
 func goIO(stdin io.Reader, stdout, stderr io.Writer) cio.Creator {
+	if stdout != nil && stdout == stderr {
+		// The client copies each stream in its own goroutine, and a
+		// bytes.Buffer that receives both loses what one wrote when the
+		// other's ReadFrom returns.
+		w := &lockedWriter{w: stdout}
+		stdout, stderr = w, w
+	}
 	return cio.NewCreator(cio.WithStreams(stdin, stdout, stderr), cio.WithFIFODir(suite.daemon.fifoDir))
+}
+
+// lockedWriter serialises writes from several goroutines. It has only
+// Write, so that io.Copy into it cannot take a ReaderFrom path.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // goResult is a finished task as the Go client saw it.
