@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -115,6 +116,25 @@ func TestNamespaces(t *testing.T) {
 			t.Errorf("the spec asks for a new %s namespace, but the task shares the host's (%s)", name, host)
 		case !asked[name] && task != host:
 			t.Errorf("the spec asks for no %s namespace, but the task is in %s, not the host's %s", name, task, host)
+		}
+	}
+}
+
+// TestNoNewPrivs: every thread of a running task child has no_new_privs.
+func TestNoNewPrivs(t *testing.T) {
+	needDaemon(t)
+	_, pid := startSpinning(t, []string{"/busyloop.wasm"})
+	threads, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	if err != nil || len(threads) == 0 {
+		t.Fatalf("list the threads of task child %d: %v", pid, err)
+	}
+	for _, p := range threads {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(data), "\nNoNewPrivs:\t1\n") {
+			t.Errorf("%s: the thread runs without no_new_privs", p)
 		}
 	}
 }
