@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -136,5 +138,40 @@ func TestNoNewPrivs(t *testing.T) {
 		if !strings.Contains(string(data), "\nNoNewPrivs:\t1\n") {
 			t.Errorf("%s: the thread runs without no_new_privs", p)
 		}
+	}
+}
+
+// TestAdditionalGids: the spec's additional gids are the module's
+// supplementary groups: a directory open only to one of them is writable,
+// one open to none of them is not.
+func TestAdditionalGids(t *testing.T) {
+	needDaemon(t)
+	groupDir := func(gid int) string {
+		dir := t.TempDir()
+		if err := os.Chown(dir, 0, gid); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, 0o770); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	member, stranger := groupDir(3456), groupDir(4567)
+	binds := oci.WithMounts([]specs.Mount{
+		{Type: "bind", Source: member, Destination: "/member", Options: []string{"rbind", "rw"}},
+		{Type: "bind", Source: stranger, Destination: "/stranger", Options: []string{"rbind", "rw"}},
+	})
+	user := func(_ context.Context, _ oci.Client, _ *containers.Container, s *specs.Spec) error {
+		s.Process.User = specs.User{UID: 1234, GID: 2345, AdditionalGids: []uint32{3456}}
+		return nil
+	}
+	write := func(path string) goResult {
+		return runGo(t, []string{demoModule, "write", path, "hi"}, nil, nil, user, binds)
+	}
+	if r := write("/member/f.txt"); r.exit != 0 {
+		t.Errorf("uid 1234 with additional gid 3456 could not write into a 0770 directory of group 3456: exit %d, %s", r.exit, r.stderr)
+	}
+	if r := write("/stranger/f.txt"); r.exit == 0 {
+		t.Error("uid 1234 wrote into a 0770 directory of group 4567, which it is not in")
 	}
 }
