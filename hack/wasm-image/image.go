@@ -28,20 +28,65 @@ type File struct {
 	Dest string // absolute path in the image
 }
 
+// Shape is how the image holds its files.
+type Shape string
+
+const (
+	// ShapePlain is one tar layer holding every file, which containerd
+	// unpacks into the container's rootfs.
+	ShapePlain Shape = "plain"
+	// ShapeWasm is one layer per file whose blob is the file itself (the
+	// wasm OCI artifact form), which the shim reads from containerd's
+	// content store.
+	ShapeWasm Shape = "wasm"
+)
+
 // Spec is everything the image is built from.
 type Spec struct {
+	Shape       Shape // default ShapePlain
 	Files       []File
 	Entrypoint  []string
 	Cmd         []string
 	Env         []string
 	Annotations map[string]string // on the manifest
 	Platform    v1.Platform
+	// LayerType is the media type of the modules' layers in ShapeWasm
+	// (default LayerTypeComponent).
+	LayerType types.MediaType
+	// ConfigType replaces the standard OCI config media type, to build the
+	// variants that containerd's client refuses (ConfigTypeCNCF...).
+	ConfigType types.MediaType
 }
 
-// Build returns a plain OCI image: one gzip'd tar layer with Spec.Files and
-// their parent directories, and a config carrying the entrypoint, env and
-// platform.
+// Build returns the image of spec's shape, with the entrypoint, env,
+// platform and annotations of spec.
 func Build(spec Spec) (v1.Image, error) {
+	var img v1.Image
+	var err error
+	switch spec.Shape {
+	case ShapePlain, "":
+		img, err = buildPlain(spec)
+	case ShapeWasm:
+		img, err = buildWasmLayers(spec)
+	default:
+		return nil, fmt.Errorf("unknown image shape %q (want %s or %s)", spec.Shape, ShapePlain, ShapeWasm)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if spec.ConfigType != "" {
+		img = mutate.ConfigMediaType(img, spec.ConfigType)
+	}
+	if len(spec.Annotations) > 0 {
+		// Annotations wraps the image, so the result is still a v1.Image.
+		img = mutate.Annotations(img, spec.Annotations).(v1.Image)
+	}
+	return img, nil
+}
+
+// buildPlain returns a plain OCI image: one gzip'd tar layer with
+// Spec.Files and their parent directories.
+func buildPlain(spec Spec) (v1.Image, error) {
 	layerTar, err := layerTar(spec.Files)
 	if err != nil {
 		return nil, fmt.Errorf("build layer: %w", err)
@@ -55,18 +100,7 @@ func Build(spec Spec) (v1.Image, error) {
 
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	img, err = mutate.ConfigFile(img, &v1.ConfigFile{
-		Architecture: spec.Platform.Architecture,
-		OS:           spec.Platform.OS,
-		Variant:      spec.Platform.Variant,
-		Created:      v1.Time{Time: epoch},
-		RootFS:       v1.RootFS{Type: "layers"},
-		Config: v1.Config{
-			Entrypoint: spec.Entrypoint,
-			Cmd:        spec.Cmd,
-			Env:        spec.Env,
-		},
-	})
+	img, err = mutate.ConfigFile(img, configFile(spec))
 	if err != nil {
 		return nil, fmt.Errorf("set config: %w", err)
 	}
@@ -76,10 +110,6 @@ func Build(spec Spec) (v1.Image, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("append layer: %w", err)
-	}
-	if len(spec.Annotations) > 0 {
-		// Annotations wraps the image, so the result is still a v1.Image.
-		img = mutate.Annotations(img, spec.Annotations).(v1.Image)
 	}
 	return img, nil
 }

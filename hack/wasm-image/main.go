@@ -1,22 +1,30 @@
-// Command wasm-image builds a plain OCI image holding WebAssembly modules
-// (or any files) and writes it as an OCI layout tar for `ctr images import`:
+// Command wasm-image builds an OCI image holding WebAssembly modules (and
+// any static files), in either shape the shim runs, and writes it as an
+// OCI layout tar for `ctr images import`, or pushes it to a registry:
 //
 //	go run ./hack/wasm-image -o bin/images/hello.tar -ref localhost/wasm/hello:latest \
 //	    -entrypoint /hello.wasm bin/examples/hello.wasm
 //	ctr -n NS images import --platform wasi/wasm bin/images/hello.tar
 //
+//	go run ./hack/wasm-image -shape wasm -push -ref 127.0.0.1:5000/wasm/hello:latest \
+//	    bin/examples/hello.wasm
+//	ctr -n NS images pull --plain-http 127.0.0.1:5000/wasm/hello:latest
+//
 // Arguments are FILE[:PATH_IN_IMAGE]; PATH_IN_IMAGE defaults to /<base name
-// of FILE>. The output is reproducible: same inputs, same digests.
+// of FILE>. With one module and no -entrypoint, the module is the
+// entrypoint. The output is reproducible: same inputs, same digests.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // listFlag collects a repeatable flag.
@@ -27,6 +35,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 type options struct {
 	out, ref, platform string
+	push, plainHTTP    bool
 	spec               Spec
 }
 
@@ -45,14 +54,19 @@ func main() {
 func parseArgs(args []string) (*options, error) {
 	fs := flag.NewFlagSet("wasm-image", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: wasm-image -o OUT.tar -ref NAME:TAG [-entrypoint PATH] [-cmd ARG]... [-env K=V]... [-annotation K=V]... [-platform OS/ARCH] FILE[:PATH_IN_IMAGE]...")
+		fmt.Fprintln(fs.Output(), "usage: wasm-image {-o OUT.tar | -push [-plain-http]} -ref NAME:TAG [-shape plain|wasm] [-layer-type MT] [-config-type MT] [-entrypoint PATH] [-cmd ARG]... [-env K=V]... [-annotation K=V]... [-platform OS/ARCH] FILE[:PATH_IN_IMAGE]...")
 		fs.PrintDefaults()
 	}
 	var o options
-	var entrypoint string
+	var entrypoint, shape, layerType, configType string
 	var cmd, env, annotations listFlag
-	fs.StringVar(&o.out, "o", "", "output OCI layout tar (required)")
+	fs.StringVar(&o.out, "o", "", "output OCI layout tar")
+	fs.BoolVar(&o.push, "push", false, "push the image to the registry that -ref names")
+	fs.BoolVar(&o.plainHTTP, "plain-http", false, "push over HTTP (implied for localhost and 127.0.0.1)")
 	fs.StringVar(&o.ref, "ref", "", "image name, e.g. localhost/wasm/hello:latest (required)")
+	fs.StringVar(&shape, "shape", string(ShapePlain), "plain: one tar layer with the files; wasm: one layer per file, the file itself")
+	fs.StringVar(&layerType, "layer-type", string(LayerTypeComponent), "media type of the module layers of -shape wasm")
+	fs.StringVar(&configType, "config-type", "", "config media type instead of the OCI one (e.g. "+string(ConfigTypeCNCF)+")")
 	fs.StringVar(&entrypoint, "entrypoint", "", "process.args[0]: the module's path in the image")
 	fs.Var(&cmd, "cmd", "default argument after the entrypoint (repeatable)")
 	fs.Var(&env, "env", "environment variable K=V (repeatable)")
@@ -61,10 +75,16 @@ func parseArgs(args []string) (*options, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	if o.out == "" || o.ref == "" || fs.NArg() == 0 {
+	if (o.out == "" && !o.push) || o.ref == "" || fs.NArg() == 0 {
 		fs.Usage()
-		return nil, fmt.Errorf("-o, -ref and at least one FILE are required")
+		return nil, fmt.Errorf("-o or -push, -ref and at least one FILE are required")
 	}
+	o.spec.Shape = Shape(shape)
+	if o.spec.Shape != ShapePlain && o.spec.Shape != ShapeWasm {
+		return nil, fmt.Errorf("-shape %q: want %s or %s", shape, ShapePlain, ShapeWasm)
+	}
+	o.spec.LayerType = types.MediaType(layerType)
+	o.spec.ConfigType = types.MediaType(configType)
 	return &o, o.fill(entrypoint, cmd, env, annotations, fs.Args())
 }
 
@@ -94,7 +114,25 @@ func (o *options) fill(entrypoint string, cmd, env, annotations, files []string)
 		}
 		o.spec.Files = append(o.spec.Files, File{Src: src, Dest: dest})
 	}
+	if o.spec.Entrypoint == nil {
+		o.spec.Entrypoint = soleModule(o.spec.Files)
+	}
 	return nil
+}
+
+// soleModule is the entrypoint of an image with one module and no
+// -entrypoint: that module.
+func soleModule(files []File) []string {
+	var modules []string
+	for _, f := range files {
+		if strings.HasSuffix(f.Dest, ".wasm") {
+			modules = append(modules, path.Clean("/"+f.Dest))
+		}
+	}
+	if len(modules) != 1 {
+		return nil
+	}
+	return modules
 }
 
 func keyValues(list []string) (map[string]string, error) {
@@ -116,6 +154,14 @@ func run(o *options) error {
 	img, err := Build(o.spec)
 	if err != nil {
 		return err
+	}
+	if o.push {
+		if err := Push(img, o.ref, o.plainHTTP); err != nil {
+			return err
+		}
+	}
+	if o.out == "" {
+		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
 		return fmt.Errorf("create output dir: %w", err)

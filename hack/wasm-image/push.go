@@ -1,0 +1,29 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Push uploads img to the registry that ref names, as a bare manifest:
+// containerd checks no platform for a manifest at the top, so a client
+// whose default platform is its host's pulls it without --platform.
+// plainHTTP speaks HTTP to the registry (go-containerregistry already does
+// for localhost and 127.0.0.1).
+func Push(img v1.Image, ref string, plainHTTP bool) error {
+	var opts []name.Option
+	if plainHTTP {
+		opts = append(opts, name.Insecure)
+	}
+	r, err := name.ParseReference(ref, opts...)
+	if err != nil {
+		return fmt.Errorf("reference %q: %w", ref, err)
+	}
+	if err := remote.Write(r, img); err != nil {
+		return fmt.Errorf("push %s: %w", r, err)
+	}
+	return nil
+}
