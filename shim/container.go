@@ -18,6 +18,7 @@ import (
 
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/cgroups"
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/wasmlayer"
 )
 
 // container keeps the books of one task: its bundle, rootfs, init process
@@ -32,6 +33,8 @@ type container struct {
 	cgroup  cgroups.Cgroup
 	// stopOOMWatch ends the OOM watch when the container is deleted.
 	stopOOMWatch context.CancelFunc
+	// layers are the wasm layers placed in rootfs, removed with it.
+	layers *wasmlayer.Placed
 
 	mu    sync.Mutex // guards execs
 	execs map[string]*process
@@ -53,6 +56,11 @@ func createContainer(ctx context.Context, id, bundle string, mounts []*types.Mou
 			c.unmountRootfs(ctx)
 		}
 	}()
+	// A wasm-layer image reaches us with an empty rootfs: its modules are
+	// read from containerd's content store.
+	if c.layers, err = wasmlayer.Place(ctx, os.Getenv(grpcAddressEnv), id, c.rootfs, spec.Process); err != nil {
+		return nil, err
+	}
 	opts, err := childOptions(spec, spec.Process, c.rootfs)
 	if err != nil {
 		return nil, err
@@ -155,6 +163,7 @@ func (c *container) mountRootfs(mounts []*types.Mount) error {
 }
 
 func (c *container) unmountRootfs(ctx context.Context) {
+	c.layers.Remove(ctx)
 	if !c.mounted {
 		return
 	}
