@@ -11,7 +11,7 @@ CONTAINERD_VERSION ?= $(firstword $(CONTAINERD_VERSIONS))
 SHIM := bin/containerd-shim-wasm-v1
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v /shim/e2e)
 
-.PHONY: help build examples modules toolchain-examples images containerd demo test test-unit test-e2e install clean check bench
+.PHONY: help build examples modules toolchain-examples images containerd registry demo test test-unit test-e2e install clean check bench
 
 help: ## show this help
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-19s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ images: modules ## the example OCI images, into bin/images
 containerd: ## install the pinned containerd versions into bin/containerd-VERSION
 	@for v in $(CONTAINERD_VERSIONS); do hack/install-containerd.sh $$v || exit 1; done
 
+registry: ## install the CNCF distribution registry into bin/registry (the image tests push to it)
+	hack/install-registry.sh
+
 demo: build images ## run the hello example through a private containerd with ctr run
 	hack/install-containerd.sh $(CONTAINERD_VERSION)
 	hack/demo.sh $(CONTAINERD_VERSION)
@@ -48,7 +51,7 @@ test-unit: ## gofmt and go vet, then unit tests (the shim and cgroups build with
 	# corpus is in shim/testdata/fuzz).
 	CGO_ENABLED=0 $(GO) test -run '^$$' -fuzz FuzzChildOptions -fuzztime 15s ./shim/
 
-test-e2e: build images containerd ## the e2e suite against each of CONTAINERD_VERSIONS
+test-e2e: build images containerd registry ## the e2e suite against each of CONTAINERD_VERSIONS
 	@for v in $(CONTAINERD_VERSIONS); do \
 		echo "== e2e against containerd $$v"; \
 		E2E_CONTAINERD_VERSION=$$v $(GO) test -count=1 -timeout 20m ./shim/e2e/ || exit 1; \
