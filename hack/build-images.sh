@@ -5,6 +5,12 @@
 #   wasi-demo.tar  localhost/wasm/wasi-demo:latest  entrypoint /wasi-demo.wasm
 #   testdata.tar   localhost/wasm/testdata:latest   entrypoint /hello.wasm; every
 #                  module and fixture at /<name>.wasm, /notwasm.txt, /data/hello.txt
+# and, in the wasm-layer shape (each file its own layer, read by the shim from
+# containerd's content store), in OUTDIR/wasm-layer/ (the e2e suite imports
+# only OUTDIR/*.tar: ctr 1.6 cannot import these):
+#   hello.tar      localhost/wasm/hello-layer:latest      entrypoint /hello.wasm
+#   wasi-demo.tar  localhost/wasm/wasi-demo-layer:latest  entrypoint /wasi-demo.wasm,
+#                  /data/hello.txt beside it
 # Import one with: ctr -n NS images import --platform wasi/wasm bin/images/hello.tar
 #
 #   hack/build-images.sh [OUTDIR]
@@ -31,3 +37,9 @@ go build -o "$tool/wasm-image" ./hack/wasm-image
 printf 'hello from the image\n' >"$tool/hello.txt"
 "$tool/wasm-image" -o "$OUT/testdata.tar" -ref localhost/wasm/testdata:latest \
 	-entrypoint /hello.wasm "$EX"/*.wasm "$EX/notwasm.txt" "$tool/hello.txt:/data/hello.txt"
+
+mkdir -p "$OUT/wasm-layer"
+"$tool/wasm-image" -shape wasm -o "$OUT/wasm-layer/hello.tar" -ref localhost/wasm/hello-layer:latest \
+	"$EX/hello.wasm"
+"$tool/wasm-image" -shape wasm -o "$OUT/wasm-layer/wasi-demo.tar" -ref localhost/wasm/wasi-demo-layer:latest \
+	-entrypoint /wasi-demo.wasm "$EX/wasi-demo.wasm" "$tool/hello.txt:/data/hello.txt"
