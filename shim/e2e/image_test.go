@@ -16,6 +16,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // The layer and config media types of the wasm-layer shape
@@ -437,4 +438,27 @@ func corruptBlob(t *testing.T, d *daemon, data []byte) {
 		return
 	}
 	t.Fatal("the module's blob is not in the content store")
+}
+
+// TestImageRemoved: a container whose image was removed after it was
+// made still runs a module from a bind mount: the shim, finding args[0]
+// outside the rootfs, asks containerd for the image's wasm layers, and an
+// image that is gone has none.
+func TestImageRemoved(t *testing.T) {
+	d := needDaemon(t)
+	ref := "localhost/wasm/e2e-removed-" + d.token + ":v1"
+	tar := filepath.Join(t.TempDir(), "removed.tar")
+	wasmImage(t, "-o", tar, "-ref", ref, example("notwasm.txt"))
+	if _, errOut, exit := runCtr(t, "images", "import", "--platform", wasmPlatform, tar); exit != 0 {
+		t.Fatalf("ctr images import: %s", errOut)
+	}
+	c, ctx := newClient(t)
+	ctr := newImageContainerSpec(t, c, ctx, ref, containerID(t), true,
+		oci.WithProcessArgs("/mnt/hello.wasm", "z"),
+		oci.WithMounts([]specs.Mount{{Type: "bind", Source: filepath.Join(suite.repo, "bin", "examples"), Destination: "/mnt", Options: []string{"rbind", "ro"}}}))
+	if err := c.ImageService().Delete(ctx, ref); err != nil {
+		t.Fatalf("delete image %s: %v", ref, err)
+	}
+	r := runTask(t, ctx, ctr)
+	checkHello(t, int(r.exit), r.stdout, r.stderr, "z")
 }

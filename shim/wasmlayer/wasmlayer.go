@@ -55,6 +55,13 @@ func Place(ctx context.Context, address, containerID, rootfs string, proc *specs
 		return nil, nil
 	}
 	img, err := imageOf(ctx, address, containerID)
+	if errdefs.IsNotFound(err) {
+		// An image removed since the container was made (or a container
+		// that containerd forgot) has no layers to give: args[0] may
+		// still be in a bind mount, and if not, resolving it says so.
+		log.G(ctx).WithError(err).WithField("id", containerID).Debug("no image to read wasm layers from")
+		return nil, nil
+	}
 	if err != nil || img == nil {
 		return nil, err
 	}
