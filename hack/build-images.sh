@@ -5,6 +5,10 @@
 #   wasi-demo.tar  localhost/wasm/wasi-demo:latest  entrypoint /wasi-demo.wasm
 #   testdata.tar   localhost/wasm/testdata:latest   entrypoint /hello.wasm; every
 #                  module and fixture at /<name>.wasm, /notwasm.txt, /data/hello.txt
+#   pause.tar      localhost/wasm/pause:latest      linux/amd64, entrypoint /pause: the
+#                  Pod sandbox image for CRI (import into the k8s.io namespace)
+#   native.tar     localhost/wasm/native:latest     linux/amd64, entrypoint /native (a
+#                  static Linux program), /script.sh (#!/native), /hello.wasm
 # Import one with: ctr -n NS images import --platform wasi/wasm bin/images/hello.tar
 #
 #   hack/build-images.sh [OUTDIR]
@@ -31,3 +35,13 @@ go build -o "$tool/wasm-image" ./hack/wasm-image
 printf 'hello from the image\n' >"$tool/hello.txt"
 "$tool/wasm-image" -o "$OUT/testdata.tar" -ref localhost/wasm/testdata:latest \
 	-entrypoint /hello.wasm "$EX"/*.wasm "$EX/notwasm.txt" "$tool/hello.txt:/data/hello.txt"
+
+# Native (Linux) programs for Pods: static, so that they need nothing else
+# in the image.
+CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w" -o "$tool/pause" ./examples/pause
+CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w" -o "$tool/native" ./examples/native
+"$tool/wasm-image" -o "$OUT/pause.tar" -ref localhost/wasm/pause:latest \
+	-platform linux/amd64 -entrypoint /pause "$tool/pause"
+printf '#!/native\n' >"$tool/script.sh"
+"$tool/wasm-image" -o "$OUT/native.tar" -ref localhost/wasm/native:latest \
+	-platform linux/amd64 -entrypoint /native "$tool/native" "$tool/script.sh" "$EX/hello.wasm"
