@@ -17,6 +17,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/cgroups"
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/native"
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
 )
 
@@ -32,6 +33,9 @@ type container struct {
 	cgroup  cgroups.Cgroup
 	// stopOOMWatch ends the OOM watch when the container is deleted.
 	stopOOMWatch context.CancelFunc
+	// native is runc's container when the entrypoint is a Linux program,
+	// nil for a wasm task.
+	native *native.Init
 
 	mu    sync.Mutex // guards execs
 	execs map[string]*process
@@ -53,6 +57,11 @@ func createContainer(ctx context.Context, id, bundle string, mounts []*types.Mou
 			c.unmountRootfs(ctx)
 		}
 	}()
+	if kind, err := classifyEntrypoint(spec.Process, c.rootfs); err != nil {
+		return nil, err
+	} else if kind == entrypointNative {
+		return c, c.createNative(ctx, s)
+	}
 	opts, err := childOptions(spec, spec.Process, c.rootfs)
 	if err != nil {
 		return nil, err

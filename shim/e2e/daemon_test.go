@@ -199,6 +199,10 @@ func (d *daemon) waitReady(timeout time.Duration) error {
 	return fmt.Errorf("containerd %s did not serve %s within %v", d.version, d.address, timeout)
 }
 
+// linuxImages are the archives of linux/amd64 images (native programs
+// for Pods); the others are wasi/wasm.
+var linuxImages = map[string]bool{"pause.tar": true, "native.tar": true}
+
 // importImages loads the test images once for the whole run, with the one
 // import form that works on every version (hack/README.md).
 func (d *daemon) importImages() error {
@@ -208,8 +212,12 @@ func (d *daemon) importImages() error {
 	}
 	sort.Strings(tars)
 	for _, tar := range tars {
-		if _, errOut, code := d.ctrCmd(nil, nil, "images", "import", "--platform", wasmPlatform, tar); code != 0 {
-			return fmt.Errorf("ctr images import --platform %s %s: %s", wasmPlatform, tar, errOut)
+		platform := wasmPlatform
+		if linuxImages[filepath.Base(tar)] {
+			platform = nativePlatorm
+		}
+		if _, errOut, code := d.ctrCmd(nil, nil, "images", "import", "--platform", platform, tar); code != 0 {
+			return fmt.Errorf("ctr images import --platform %s %s: %s", platform, tar, errOut)
 		}
 	}
 	out, errOut, code := d.ctrCmd(nil, nil, "images", "ls", "-q")
