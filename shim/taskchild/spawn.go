@@ -20,6 +20,8 @@ type Options struct {
 	Terminal bool
 	// Cloneflags are the namespaces to create (CLONE_NEW*).
 	Cloneflags uintptr
+	// Join are existing namespaces to enter, such as the Pod's network.
+	Join []Namespace
 }
 
 // Child is a task child that has prepared its module and waits for Start.
@@ -42,7 +44,7 @@ func Spawn(ctx context.Context, opts Options) (*Child, error) {
 	}
 	defer pipes.closeParentEnds()
 	cmd := command(opts, pipes)
-	if err := cmd.Start(); err != nil {
+	if err := startIn(cmd, opts.Join); err != nil {
 		pipes.closeAll()
 		return nil, fmt.Errorf("start task child: %w", err)
 	}
