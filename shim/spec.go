@@ -118,8 +118,8 @@ var kernelFilesystems = map[string]bool{
 	"cgroup": true, "cgroup2": true, "shm": true, "devtmpfs": true,
 }
 
-// preopensFor grants the module the rootfs at / and every bind mount at its
-// destination.
+// preopensFor grants the module the rootfs at / and every bind mount of a
+// directory at its destination.
 func preopensFor(spec *specs.Spec, rootfs string) ([]taskchild.Preopen, error) {
 	if fi, err := os.Stat(rootfs); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("rootfs %s is not a directory: %w", rootfs, errdefs.ErrInvalidArgument)
@@ -131,6 +131,12 @@ func preopensFor(spec *specs.Spec, rootfs string) ([]taskchild.Preopen, error) {
 			if !kernelFilesystems[m.Type] {
 				return nil, fmt.Errorf("mount of type %q at %s is not supported (only bind mounts reach a wasm module): %w", m.Type, m.Destination, errdefs.ErrInvalidArgument)
 			}
+			continue
+		}
+		if fi, err := os.Stat(m.Source); err == nil && !fi.IsDir() {
+			// A file bind mount (CRI's /etc/hosts, /etc/hostname,
+			// /etc/resolv.conf, /dev/termination-log): WASI preopens
+			// only directories, so a module cannot be given one file.
 			continue
 		}
 		preopens = append(preopens, taskchild.Preopen{
