@@ -30,10 +30,13 @@ type daemon struct {
 	address string
 	fifoDir string
 	ns      string // containerd namespace of this run
-	token   string // makes container ids unique across concurrent runs
-	logPath string
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed when the containerd process is reaped
+	// cgroupName names the cgroup folders that teardown removes (ns when
+	// empty); a CRI daemon's Pods live under a cgroup parent of its own.
+	cgroupName string
+	token      string // makes container ids unique across concurrent runs
+	logPath    string
+	cmd        *exec.Cmd
+	exited     chan struct{} // closed when the containerd process is reaped
 
 	stopOnce sync.Once
 	stopErr  error
@@ -60,6 +63,12 @@ var disabledPlugins = []string{
 }
 
 func startDaemon(repo, version string) (*daemon, error) {
+	return startDaemonWith(repo, version, (*daemon).writeConfig, nil)
+}
+
+// startDaemonWith starts a daemon whose config is written by config;
+// prepare may adjust the daemon (its namespace, say) before that.
+func startDaemonWith(repo, version string, config func(*daemon) error, prepare func(*daemon)) (*daemon, error) {
 	dir, err := os.MkdirTemp("/tmp", "ce2e")
 	if err != nil {
 		return nil, err
@@ -79,7 +88,10 @@ func startDaemon(repo, version string) (*daemon, error) {
 		exited:  make(chan struct{}),
 	}
 	d.ctr = filepath.Join(d.bin, "ctr")
-	if err := d.writeConfig(); err != nil {
+	if prepare != nil {
+		prepare(d)
+	}
+	if err := config(d); err != nil {
 		return d, err
 	}
 	if err := d.spawn(repo); err != nil {
@@ -284,7 +296,11 @@ func (d *daemon) teardown() error {
 			errs = append(errs, fmt.Errorf("unmount %s: %w", m, err))
 		}
 	}
-	for _, dir := range cgroupDirsNamed(d.ns) {
+	cgroupName := d.cgroupName
+	if cgroupName == "" {
+		cgroupName = d.ns
+	}
+	for _, dir := range cgroupDirsNamed(cgroupName) {
 		removeCgroupTree(dir)
 	}
 	if err := os.RemoveAll(d.dir); err != nil {
