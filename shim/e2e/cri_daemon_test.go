@@ -177,6 +177,9 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.internal.v1.traci
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = %q
     conf_dir = %q
+  # 1.6 drops its default runtimes once one is listed: runc is named again.
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
   [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.%s]
     runtime_type = %q
 `, filepath.Join(d.dir, "opt"), pauseImage, cniBinDir, cd.cniConfDir, criHandler, runtimeName)
