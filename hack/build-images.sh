@@ -7,8 +7,10 @@
 #                  module and fixture at /<name>.wasm, /notwasm.txt, /data/hello.txt
 #   pause.tar      localhost/wasm/pause:latest      linux/amd64, entrypoint /pause: the
 #                  Pod sandbox image for CRI (import into the k8s.io namespace)
+#   hello-linux.tar localhost/wasm/hello-linux:latest linux/amd64, entrypoint /hello.wasm:
+#                  hello for Kubernetes, whose CRI image store reads the node's platform
 #   native.tar     localhost/wasm/native:latest     linux/amd64, entrypoint /native (a
-#                  static Linux program), /script.sh (#!/native), /hello.wasm
+#                  static Linux program), /script.sh (#!/native), every module at /<name>.wasm
 # Import one with: ctr -n NS images import --platform wasi/wasm bin/images/hello.tar
 #
 #   hack/build-images.sh [OUTDIR]
@@ -44,4 +46,6 @@ CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w" -o "$t
 	-platform linux/amd64 -entrypoint /pause "$tool/pause"
 printf '#!/native\n' >"$tool/script.sh"
 "$tool/wasm-image" -o "$OUT/native.tar" -ref localhost/wasm/native:latest \
-	-platform linux/amd64 -entrypoint /native "$tool/native" "$tool/script.sh" "$EX/hello.wasm"
+	-platform linux/amd64 -entrypoint /native "$tool/native" "$tool/script.sh" "$EX"/*.wasm
+"$tool/wasm-image" -o "$OUT/hello-linux.tar" -ref localhost/wasm/hello-linux:latest \
+	-platform linux/amd64 -entrypoint /hello.wasm "$EX/hello.wasm"

@@ -20,6 +20,9 @@ import (
 // wasm module of the tests; it is linux/amd64, as a Pod's images are.
 const criImage = nativeImage
 
+// helloLinuxImage is hello for Kubernetes (examples/k8s/pod.yaml).
+const helloLinuxImage = "localhost/wasm/hello-linux:latest"
+
 // pod is one Pod sandbox run through CRI, as the kubelet runs it.
 type pod struct {
 	cd     *criDaemon
@@ -80,16 +83,24 @@ func (p *pod) remove(t *testing.T) {
 // container creates a container in the Pod running args from criImage.
 func (p *pod) container(t *testing.T, name string, attempt uint32, args []string, res *runtimeapi.LinuxContainerResources) string {
 	t.Helper()
+	return p.containerOf(t, criImage, name, attempt, args, nil, res)
+}
+
+// containerOf creates a container of image in the Pod; command replaces
+// the image's entrypoint (if not nil) and args its cmd, as in a Pod spec.
+func (p *pod) containerOf(t *testing.T, image, name string, attempt uint32, command, args []string, res *runtimeapi.LinuxContainerResources) string {
+	t.Helper()
 	config := &runtimeapi.ContainerConfig{
 		Metadata: &runtimeapi.ContainerMetadata{Name: name, Attempt: attempt},
-		Image:    &runtimeapi.ImageSpec{Image: criImage},
-		Command:  args,
+		Image:    &runtimeapi.ImageSpec{Image: image},
+		Command:  command,
+		Args:     args,
 		LogPath:  fmt.Sprintf("%s_%d.log", name, attempt),
 		Linux:    &runtimeapi.LinuxContainerConfig{Resources: res},
 	}
 	resp, err := p.cd.runtime.CreateContainer(criCtx(t), &runtimeapi.CreateContainerRequest{PodSandboxId: p.id, Config: config, SandboxConfig: p.config})
 	if err != nil {
-		t.Fatalf("CreateContainer %s %v: %v", name, args, err)
+		t.Fatalf("CreateContainer %s %v %v: %v", name, command, args, err)
 	}
 	return resp.ContainerId
 }
@@ -299,7 +310,8 @@ func TestCRI(t *testing.T) {
 func testCRIPod(t *testing.T, cd *criDaemon) {
 	before := mountsUnder(cd.dir)
 	p := cd.runPod(t, "hello", true)
-	wasm := p.container(t, "wasm", 0, []string{"/hello.wasm", "from", "cri"}, nil)
+	// The image of examples/k8s/pod.yaml: its entrypoint is the module.
+	wasm := p.containerOf(t, helloLinuxImage, "wasm", 0, nil, []string{"from", "cri"}, nil)
 	sidecar := p.container(t, "sidecar", 0, []string{"/native", "sleep"}, nil)
 	if n := cd.shims(); n != 1 {
 		t.Errorf("%d shims for a Pod of two containers and its sandbox, want 1", n)
