@@ -41,6 +41,13 @@ func criCtx(t *testing.T) context.Context {
 // network, or in a network namespace of its own set up by CNI.
 func (cd *criDaemon) runPod(t *testing.T, name string, hostNetwork bool) *pod {
 	t.Helper()
+	return cd.runPodPid(t, name, hostNetwork, runtimeapi.NamespaceMode_CONTAINER)
+}
+
+// runPodPid runs a Pod whose containers get a pid namespace each
+// (CONTAINER) or share the sandbox's (POD: shareProcessNamespace).
+func (cd *criDaemon) runPodPid(t *testing.T, name string, hostNetwork bool, pid runtimeapi.NamespaceMode) *pod {
+	t.Helper()
 	network, hostname := runtimeapi.NamespaceMode_POD, name
 	if hostNetwork {
 		// The host's network comes with the host's UTS namespace, whose
@@ -55,7 +62,7 @@ func (cd *criDaemon) runPod(t *testing.T, name string, hostNetwork bool) *pod {
 		Linux: &runtimeapi.LinuxPodSandboxConfig{
 			CgroupParent: cd.cgroupParent,
 			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
-				NamespaceOptions: &runtimeapi.NamespaceOption{Network: network, Pid: runtimeapi.NamespaceMode_CONTAINER, Ipc: runtimeapi.NamespaceMode_POD},
+				NamespaceOptions: &runtimeapi.NamespaceOption{Network: network, Pid: pid, Ipc: runtimeapi.NamespaceMode_POD},
 			},
 		},
 	}
@@ -96,7 +103,10 @@ func (p *pod) containerOf(t *testing.T, image, name string, attempt uint32, comm
 		Command:  command,
 		Args:     args,
 		LogPath:  fmt.Sprintf("%s_%d.log", name, attempt),
-		Linux:    &runtimeapi.LinuxContainerConfig{Resources: res},
+		// As the kubelet does, the container's namespaces are the Pod's.
+		Linux: &runtimeapi.LinuxContainerConfig{Resources: res, SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
+			NamespaceOptions: p.config.Linux.SecurityContext.NamespaceOptions,
+		}},
 	}
 	resp, err := p.cd.runtime.CreateContainer(criCtx(t), &runtimeapi.CreateContainerRequest{PodSandboxId: p.id, Config: config, SandboxConfig: p.config})
 	if err != nil {
@@ -356,9 +366,12 @@ func testCRIPod(t *testing.T, cd *criDaemon) {
 }
 
 // testCRIExitCodes: a wasm exit code, a trap and a native exit code reach
-// ContainerStatus with the reason the kubelet shows.
+// ContainerStatus with the reason the kubelet shows, in a Pod that shares
+// one pid namespace.
 func testCRIExitCodes(t *testing.T, cd *criDaemon) {
-	p := cd.runPod(t, "exits", true)
+	// shareProcessNamespace: the containers join the sandbox's pid
+	// namespace, whose init is the pause program.
+	p := cd.runPodPid(t, "exits", true, runtimeapi.NamespaceMode_POD)
 	exit3 := p.container(t, "exit3", 0, []string{"/exit3.wasm"}, nil)
 	trap := p.container(t, "trap", 0, []string{"/trap.wasm"}, nil)
 	native := p.container(t, "native", 0, []string{"/native", "exit", "7"}, nil)
@@ -408,6 +421,10 @@ func testCRIPodNetwork(t *testing.T, cd *criDaemon) {
 			if got, want := nsOf(t, pid, kind), nsOf(t, sandboxPid, kind); got != want {
 				t.Errorf("container %s (pid %d) is in %s namespace %s, the Pod's is %s", id, pid, kind, got, want)
 			}
+		}
+		// The Pod asks for a pid namespace per container.
+		if got, pods := nsOf(t, pid, "pid"), nsOf(t, sandboxPid, "pid"); got == pods {
+			t.Errorf("container %s (pid %d) shares the sandbox's pid namespace %s", id, pid, got)
 		}
 		if id == wasm && nsOf(t, pid, "net") == nsOf(t, os.Getpid(), "net") {
 			t.Errorf("the wasm container is in the host's network namespace")
