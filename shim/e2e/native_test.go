@@ -168,11 +168,13 @@ func testNativeRunning(t *testing.T) {
 	if err := proc.Start(ctx); err != nil {
 		t.Fatalf("exec start: %v", err)
 	}
-	if st := <-execC; st.ExitCode() != 0 || !strings.Contains(out.String(), "from exec") {
-		t.Errorf("exec: exit %d, output %q", st.ExitCode(), out.String())
-	}
+	st := <-execC
+	// Delete waits for the client's copy of the output.
 	if _, err := proc.Delete(ctx); err != nil {
 		t.Errorf("exec delete: %v", err)
+	}
+	if st.ExitCode() != 0 || !strings.Contains(out.String(), "from exec") {
+		t.Errorf("exec: exit %d, output %q", st.ExitCode(), out.String())
 	}
 	if pids, err := task.Pids(ctx); err != nil || len(pids) != 1 || pids[0].Pid != task.Pid() {
 		t.Errorf("pids: %v %v, want the init %d alone", pids, err, task.Pid())
