@@ -156,8 +156,9 @@ func testNativeRunning(t *testing.T) {
 	if err := task.Start(ctx); err != nil {
 		t.Fatalf("start: %v", err)
 	}
-	var out bytes.Buffer
-	proc, err := task.Exec(ctx, "echo", &specs.Process{Args: []string{"/native", "echo", "from exec"}, Cwd: "/", Env: []string{"PATH=/"}}, goIO(nil, &out, &out))
+	// Separate buffers: the client copies stdout and stderr concurrently.
+	var out, errOut bytes.Buffer
+	proc, err := task.Exec(ctx, "echo", &specs.Process{Args: []string{"/native", "echo", "from exec"}, Cwd: "/", Env: []string{"PATH=/"}}, goIO(nil, &out, &errOut))
 	if err != nil {
 		t.Fatalf("exec: %v", err)
 	}
@@ -173,8 +174,8 @@ func testNativeRunning(t *testing.T) {
 	if _, err := proc.Delete(ctx); err != nil {
 		t.Errorf("exec delete: %v", err)
 	}
-	if st.ExitCode() != 0 || !strings.Contains(out.String(), "from exec") {
-		t.Errorf("exec: exit %d, output %q", st.ExitCode(), out.String())
+	if st.ExitCode() != 0 || out.String() != "from exec\n" || errOut.String() != "stderr: from exec\n" {
+		t.Errorf("exec: exit %d, stdout %q, stderr %q", st.ExitCode(), out.String(), errOut.String())
 	}
 	if pids, err := task.Pids(ctx); err != nil || len(pids) != 1 || pids[0].Pid != task.Pid() {
 		t.Errorf("pids: %v %v, want the init %d alone", pids, err, task.Pid())
