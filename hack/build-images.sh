@@ -5,6 +5,12 @@
 #   wasi-demo.tar  localhost/wasm/wasi-demo:latest  entrypoint /wasi-demo.wasm
 #   testdata.tar   localhost/wasm/testdata:latest   entrypoint /hello.wasm; every
 #                  module and fixture at /<name>.wasm, /notwasm.txt, /data/hello.txt
+#   pause.tar      localhost/wasm/pause:latest      linux/amd64, entrypoint /pause: the
+#                  Pod sandbox image for CRI (import into the k8s.io namespace)
+#   hello-linux.tar localhost/wasm/hello-linux:latest linux/amd64, entrypoint /hello.wasm:
+#                  hello for Kubernetes, whose CRI image store reads the node's platform
+#   native.tar     localhost/wasm/native:latest     linux/amd64, entrypoint /native (a
+#                  static Linux program), /script.sh (#!/native), every module at /<name>.wasm
 # and, in the wasm-layer shape (each file its own layer, read by the shim from
 # containerd's content store), in OUTDIR/wasm-layer/ (the e2e suite imports
 # only OUTDIR/*.tar: ctr 1.6 cannot import these):
@@ -43,3 +49,15 @@ mkdir -p "$OUT/wasm-layer"
 	"$EX/hello.wasm"
 "$tool/wasm-image" -shape wasm -o "$OUT/wasm-layer/wasi-demo.tar" -ref localhost/wasm/wasi-demo-layer:latest \
 	-entrypoint /wasi-demo.wasm "$EX/wasi-demo.wasm" "$tool/hello.txt:/data/hello.txt"
+
+# Native (Linux) programs for Pods: static, so that they need nothing else
+# in the image.
+CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w" -o "$tool/pause" ./examples/pause
+CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w" -o "$tool/native" ./examples/native
+"$tool/wasm-image" -o "$OUT/pause.tar" -ref localhost/wasm/pause:latest \
+	-platform linux/amd64 -entrypoint /pause "$tool/pause"
+printf '#!/native\n' >"$tool/script.sh"
+"$tool/wasm-image" -o "$OUT/native.tar" -ref localhost/wasm/native:latest \
+	-platform linux/amd64 -entrypoint /native "$tool/native" "$tool/script.sh" "$EX"/*.wasm
+"$tool/wasm-image" -o "$OUT/hello-linux.tar" -ref localhost/wasm/hello-linux:latest \
+	-platform linux/amd64 -entrypoint /hello.wasm "$EX/hello.wasm"

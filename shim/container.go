@@ -17,6 +17,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/cgroups"
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/native"
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/wasmlayer"
 )
@@ -35,6 +36,9 @@ type container struct {
 	stopOOMWatch context.CancelFunc
 	// layers are the wasm layers placed in rootfs, removed with it.
 	layers *wasmlayer.Placed
+	// native is runc's container when the entrypoint is a Linux program,
+	// nil for a wasm task.
+	native *native.Init
 
 	mu    sync.Mutex // guards execs
 	execs map[string]*process
@@ -60,6 +64,11 @@ func createContainer(ctx context.Context, id, bundle string, mounts []*types.Mou
 	// read from containerd's content store.
 	if c.layers, err = wasmlayer.Place(ctx, os.Getenv(grpcAddressEnv), id, c.rootfs, spec.Process); err != nil {
 		return nil, err
+	}
+	if kind, err := classifyEntrypoint(spec.Process, c.rootfs); err != nil {
+		return nil, err
+	} else if kind == entrypointNative {
+		return c, c.createNative(ctx, s)
 	}
 	opts, err := childOptions(spec, spec.Process, c.rootfs)
 	if err != nil {

@@ -38,6 +38,7 @@ func deleteBundle(ctx context.Context, f flags) error {
 		}
 	}
 	pid := killLeftover(ctx, bundle)
+	deleteNativeLeftover(ctx, bundle, f.id)
 	if err := mount.UnmountRecursive(filepath.Join(bundle, "rootfs"), 0); err != nil {
 		log.G(ctx).WithError(err).Warn("unmount rootfs of dead shim")
 	}

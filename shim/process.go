@@ -29,19 +29,32 @@ func (s processState) String() string {
 	return [...]string{"created", "running", "paused", "stopped"}[s]
 }
 
+// runner is what runs a process: a task child (wasm) or runc (a native
+// container's process).
+type runner interface {
+	// Pid is 0 until a native exec started.
+	Pid() int
+	Start() error
+	Signal(syscall.Signal) error
+	// Wait reaps the process and says how it ended.
+	Wait() taskchild.Result
+	// Detail says how the process was prepared, for the shim's log.
+	Detail() string
+}
+
 // process is a task's init process or one exec: a task child and its IO.
 type process struct {
 	id    string // exec id; "" for the init process
-	pid   int
+	pid   int    // set by start for a native exec, which has no pid before
 	stdio stdio
 	io    *processIO
-	child *taskchild.Child
+	child runner
 
 	// exited is closed when the process has stopped and its output is
 	// flushed; after that exitStatus and exitedAt no longer change.
 	exited chan struct{}
 
-	mu         sync.Mutex // guards state, exitStatus, exitedAt
+	mu         sync.Mutex // guards state, exitStatus, exitedAt, and pid while a native exec starts
 	state      processState
 	exitStatus int
 	exitedAt   time.Time
@@ -78,6 +91,7 @@ func (p *process) start(onStarted func()) error {
 	if err := p.child.Start(); err != nil {
 		return err
 	}
+	p.pid = p.child.Pid()
 	p.state = stateRunning
 	onStarted()
 	return nil
@@ -125,12 +139,13 @@ type snapshot struct {
 	state      processState
 	exitStatus int
 	exitedAt   time.Time
+	pid        int
 }
 
 func (p *process) snapshot() snapshot {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return snapshot{p.state, p.exitStatus, p.exitedAt}
+	return snapshot{p.state, p.exitStatus, p.exitedAt, p.pid}
 }
 
 // destroy kills a process that will never run (deleted before Start, or a

@@ -167,6 +167,7 @@ func (s *service) deleteContainer(ctx context.Context, c *container) error {
 			return fmt.Errorf("stop process %d: %w", p.pid, err)
 		}
 	}
+	c.deleteNative(ctx)
 	c.deleteCgroup(ctx)
 	c.unmountRootfs(ctx)
 	s.mu.Lock()
@@ -196,11 +197,7 @@ func (s *service) Exec(ctx context.Context, r *taskapi.ExecProcessRequest) (*pty
 	if r.Spec == nil || json.Unmarshal(r.Spec.Value, &proc) != nil {
 		return nil, fmt.Errorf("exec %s: unreadable process spec: %w", r.ExecID, errdefs.ErrInvalidArgument)
 	}
-	opts, err := childOptions(c.spec, &proc, c.rootfs)
-	if err != nil {
-		return nil, err
-	}
-	p, err := c.spawn(ctx, r.ExecID, opts, stdio{r.Stdin, r.Stdout, r.Stderr, r.Terminal})
+	p, err := c.exec(ctx, r.ExecID, &proc, stdio{r.Stdin, r.Stdout, r.Stderr, r.Terminal})
 	if err != nil {
 		return nil, fmt.Errorf("exec %s: %w", r.ExecID, err)
 	}
@@ -223,7 +220,7 @@ func (s *service) State(ctx context.Context, r *taskapi.StateRequest) (*taskapi.
 		ID:         c.id,
 		ExecID:     p.id,
 		Bundle:     c.bundle,
-		Pid:        uint32(p.pid),
+		Pid:        uint32(snap.pid),
 		Status:     taskStatus(snap.state),
 		Stdin:      p.stdio.stdin,
 		Stdout:     p.stdio.stdout,
@@ -288,10 +285,11 @@ func (s *service) Pids(ctx context.Context, r *taskapi.PidsRequest) (*taskapi.Pi
 	}
 	var infos []*task.ProcessInfo
 	for _, p := range c.processes() {
-		if p.snapshot().state == stateStopped {
+		snap := p.snapshot()
+		if snap.state == stateStopped || snap.pid == 0 {
 			continue
 		}
-		info := &task.ProcessInfo{Pid: uint32(p.pid)}
+		info := &task.ProcessInfo{Pid: uint32(snap.pid)}
 		if p.id != "" {
 			if d, err := typeurl.MarshalAnyToProto(&options.ProcessDetails{ExecID: p.id}); err == nil {
 				info.Info = d

@@ -61,7 +61,7 @@ func childOptions(spec *specs.Spec, proc *specs.Process, rootfs string) (taskchi
 	if err != nil {
 		return opts, err
 	}
-	flags, err := cloneflags(spec)
+	flags, join, err := specNamespaces(spec)
 	if err != nil {
 		return opts, err
 	}
@@ -77,7 +77,7 @@ func childOptions(spec *specs.Spec, proc *specs.Process, rootfs string) (taskchi
 		MaxMemoryBytes: linearMemoryLimit(spec),
 		User:           &taskchild.User{UID: proc.User.UID, GID: proc.User.GID, AdditionalGids: proc.User.AdditionalGids},
 	}
-	opts.Cloneflags = flags
+	opts.Cloneflags, opts.Join = flags, join
 	return opts, nil
 }
 
@@ -118,8 +118,8 @@ var kernelFilesystems = map[string]bool{
 	"cgroup": true, "cgroup2": true, "shm": true, "devtmpfs": true,
 }
 
-// preopensFor grants the module the rootfs at / and every bind mount at its
-// destination.
+// preopensFor grants the module the rootfs at / and every bind mount of a
+// directory at its destination.
 func preopensFor(spec *specs.Spec, rootfs string) ([]taskchild.Preopen, error) {
 	if fi, err := os.Stat(rootfs); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("rootfs %s is not a directory: %w", rootfs, errdefs.ErrInvalidArgument)
@@ -131,6 +131,12 @@ func preopensFor(spec *specs.Spec, rootfs string) ([]taskchild.Preopen, error) {
 			if !kernelFilesystems[m.Type] {
 				return nil, fmt.Errorf("mount of type %q at %s is not supported (only bind mounts reach a wasm module): %w", m.Type, m.Destination, errdefs.ErrInvalidArgument)
 			}
+			continue
+		}
+		if fi, err := os.Stat(m.Source); err == nil && !fi.IsDir() {
+			// A file bind mount (CRI's /etc/hosts, /etc/hostname,
+			// /etc/resolv.conf, /dev/termination-log): WASI preopens
+			// only directories, so a module cannot be given one file.
 			continue
 		}
 		preopens = append(preopens, taskchild.Preopen{
@@ -203,22 +209,29 @@ var namespaceFlags = map[specs.LinuxNamespaceType]uintptr{
 	specs.CgroupNamespace:  syscall.CLONE_NEWCGROUP,
 }
 
-// cloneflags are the new namespaces the spec asks for. Joining an existing
-// namespace by path is not supported yet and is refused, not ignored.
-func cloneflags(spec *specs.Spec) (uintptr, error) {
+// specNamespaces are the new namespaces the spec asks for (clone flags) and
+// the existing ones it names by path, such as a Pod's network namespace.
+// A mount namespace given by path cannot be joined by a thread of the
+// (multi-threaded) shim and is refused, not ignored.
+func specNamespaces(spec *specs.Spec) (uintptr, []taskchild.Namespace, error) {
 	if spec.Linux == nil {
-		return 0, nil
+		return 0, nil, nil
 	}
 	var flags uintptr
+	var join []taskchild.Namespace
 	for _, ns := range spec.Linux.Namespaces {
 		flag, ok := namespaceFlags[ns.Type]
 		if !ok {
-			return 0, fmt.Errorf("namespace %q is not supported: %w", ns.Type, errdefs.ErrNotImplemented)
+			return 0, nil, fmt.Errorf("namespace %q is not supported: %w", ns.Type, errdefs.ErrNotImplemented)
 		}
-		if ns.Path != "" {
-			return 0, fmt.Errorf("joining the %s namespace at %s is not supported yet: %w", ns.Type, ns.Path, errdefs.ErrNotImplemented)
+		if ns.Path == "" {
+			flags |= flag
+			continue
 		}
-		flags |= flag
+		if !taskchild.Joinable(int(flag)) {
+			return 0, nil, fmt.Errorf("joining the %s namespace at %s is not supported for a wasm task: %w", ns.Type, ns.Path, errdefs.ErrNotImplemented)
+		}
+		join = append(join, taskchild.Namespace{Type: int(flag), Path: ns.Path})
 	}
-	return flags, nil
+	return flags, join, nil
 }

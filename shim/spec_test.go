@@ -11,6 +11,8 @@ import (
 
 	"github.com/containerd/errdefs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
 )
 
 // testRootfs makes a rootfs with /app/m.wasm, /top.wasm and a symlink that
@@ -137,8 +139,8 @@ func TestBadProcessIsRefused(t *testing.T) {
 		"user ns": func(s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
 		},
-		"join a netns": func(s *specs.Spec) {
-			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: "/proc/1/ns/net"})
+		"join a mount ns": func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.MountNamespace, Path: "/proc/1/ns/mnt"})
 		},
 		"nil process": func(s *specs.Spec) { s.Process = nil },
 		"unknown mount type": func(s *specs.Spec) {
@@ -174,6 +176,23 @@ func TestCloneflagsAndCredential(t *testing.T) {
 	u := opts.Spec.User
 	if u.UID != 1000 || u.GID != 1001 || !slices.Equal(u.AdditionalGids, []uint32{5}) {
 		t.Fatalf("user = %+v", u)
+	}
+}
+
+func TestNamespacesByPathAreJoined(t *testing.T) {
+	rootfs, bindSrc := testRootfs(t)
+	spec := testSpec(bindSrc, "/top.wasm")
+	spec.Linux.Namespaces = append(spec.Linux.Namespaces,
+		specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: "/var/run/netns/pod"},
+		specs.LinuxNamespace{Type: specs.UTSNamespace, Path: "/proc/42/ns/uts"},
+	)
+	opts, err := childOptions(spec, spec.Process, rootfs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []taskchild.Namespace{{Type: syscall.CLONE_NEWNET, Path: "/var/run/netns/pod"}, {Type: syscall.CLONE_NEWUTS, Path: "/proc/42/ns/uts"}}
+	if !slices.Equal(opts.Join, want) || opts.Cloneflags != syscall.CLONE_NEWPID|syscall.CLONE_NEWNS {
+		t.Fatalf("join %+v, cloneflags %#x; want %+v and new pid and mount namespaces", opts.Join, opts.Cloneflags, want)
 	}
 }
 

@@ -159,11 +159,11 @@ func addFile(tw *tar.Writer, name, src string) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", src, err)
 	}
-	// Modules and ELF binaries (a native program for a linux/ARCH image)
-	// are executable; the mode of the host file is ignored so the digest
+	// Modules, ELF binaries and #! scripts (native programs for a
+	// linux/ARCH image) are executable; the mode of the host file is ignored so the digest
 	// does not depend on umask.
 	mode := int64(0o644)
-	if strings.HasSuffix(name, ".wasm") || bytes.HasPrefix(data, []byte("\x7fELF")) {
+	if strings.HasSuffix(name, ".wasm") || bytes.HasPrefix(data, []byte("\x7fELF")) || bytes.HasPrefix(data, []byte("#!")) {
 		mode = 0o755
 	}
 	if err := tw.WriteHeader(header(name, tar.TypeReg, mode, int64(len(data)))); err != nil {

@@ -30,10 +30,13 @@ type daemon struct {
 	address string
 	fifoDir string
 	ns      string // containerd namespace of this run
-	token   string // makes container ids unique across concurrent runs
-	logPath string
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed when the containerd process is reaped
+	// cgroupName names the cgroup folders that teardown removes (ns when
+	// empty); a CRI daemon's Pods live under a cgroup parent of its own.
+	cgroupName string
+	token      string // makes container ids unique across concurrent runs
+	logPath    string
+	cmd        *exec.Cmd
+	exited     chan struct{} // closed when the containerd process is reaped
 
 	stopOnce sync.Once
 	stopErr  error
@@ -60,6 +63,12 @@ var disabledPlugins = []string{
 }
 
 func startDaemon(repo, version string) (*daemon, error) {
+	return startDaemonWith(repo, version, (*daemon).writeConfig, nil)
+}
+
+// startDaemonWith starts a daemon whose config is written by config;
+// prepare may adjust the daemon (its namespace, say) before that.
+func startDaemonWith(repo, version string, config func(*daemon) error, prepare func(*daemon)) (*daemon, error) {
 	dir, err := os.MkdirTemp("/tmp", "ce2e")
 	if err != nil {
 		return nil, err
@@ -79,7 +88,10 @@ func startDaemon(repo, version string) (*daemon, error) {
 		exited:  make(chan struct{}),
 	}
 	d.ctr = filepath.Join(d.bin, "ctr")
-	if err := d.writeConfig(); err != nil {
+	if prepare != nil {
+		prepare(d)
+	}
+	if err := config(d); err != nil {
 		return d, err
 	}
 	if err := d.spawn(repo); err != nil {
@@ -199,6 +211,10 @@ func (d *daemon) waitReady(timeout time.Duration) error {
 	return fmt.Errorf("containerd %s did not serve %s within %v", d.version, d.address, timeout)
 }
 
+// linuxImages are the archives of linux/amd64 images (native programs
+// for Pods); the others are wasi/wasm.
+var linuxImages = map[string]bool{"pause.tar": true, "native.tar": true, "hello-linux.tar": true}
+
 // importImages loads the test images once for the whole run, with the one
 // import form that works on every version (hack/README.md).
 func (d *daemon) importImages() error {
@@ -208,8 +224,12 @@ func (d *daemon) importImages() error {
 	}
 	sort.Strings(tars)
 	for _, tar := range tars {
-		if _, errOut, code := d.ctrCmd(nil, nil, "images", "import", "--platform", wasmPlatform, tar); code != 0 {
-			return fmt.Errorf("ctr images import --platform %s %s: %s", wasmPlatform, tar, errOut)
+		platform := wasmPlatform
+		if linuxImages[filepath.Base(tar)] {
+			platform = nativePlatorm
+		}
+		if _, errOut, code := d.ctrCmd(nil, nil, "images", "import", "--platform", platform, tar); code != 0 {
+			return fmt.Errorf("ctr images import --platform %s %s: %s", platform, tar, errOut)
 		}
 	}
 	out, errOut, code := d.ctrCmd(nil, nil, "images", "ls", "-q")
@@ -276,7 +296,11 @@ func (d *daemon) teardown() error {
 			errs = append(errs, fmt.Errorf("unmount %s: %w", m, err))
 		}
 	}
-	for _, dir := range cgroupDirsNamed(d.ns) {
+	cgroupName := d.cgroupName
+	if cgroupName == "" {
+		cgroupName = d.ns
+	}
+	for _, dir := range cgroupDirsNamed(cgroupName) {
 		removeCgroupTree(dir)
 	}
 	if err := os.RemoveAll(d.dir); err != nil {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // File descriptors a child inherits besides stdio.
@@ -36,6 +38,9 @@ type status struct {
 
 // Main is the task child's main function; it never returns.
 func Main(engine Engine) {
+	// Set here too for a child that joined a pid namespace, where the
+	// shim could not (see parentDeathSignal); a second setting is harmless.
+	_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0)
 	exitOnSignal()
 	os.Exit(run(engine))
 }

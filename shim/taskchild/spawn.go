@@ -20,6 +20,8 @@ type Options struct {
 	Terminal bool
 	// Cloneflags are the namespaces to create (CLONE_NEW*).
 	Cloneflags uintptr
+	// Join are existing namespaces to enter, such as the Pod's network.
+	Join []Namespace
 }
 
 // Child is a task child that has prepared its module and waits for Start.
@@ -42,7 +44,7 @@ func Spawn(ctx context.Context, opts Options) (*Child, error) {
 	}
 	defer pipes.closeParentEnds()
 	cmd := command(opts, pipes)
-	if err := cmd.Start(); err != nil {
+	if err := startIn(cmd, opts.Join); err != nil {
 		pipes.closeAll()
 		return nil, fmt.Errorf("start task child: %w", err)
 	}
@@ -80,10 +82,24 @@ func command(opts Options, p *pipes) *exec.Cmd {
 			Cloneflags: opts.Cloneflags,
 			Setsid:     true,
 			Setctty:    opts.Terminal,
-			Pdeathsig:  syscall.SIGKILL,
+			Pdeathsig:  parentDeathSignal(opts.Join),
 		},
 	}
 	return cmd
+}
+
+// parentDeathSignal is the signal that ends a child whose shim died. A
+// child that joins a pid namespace sets it itself (see Main): Go's fork
+// checks that the child's parent is still the shim by comparing pids, and
+// in a joined pid namespace the shim has none, so the child would kill
+// itself at once.
+func parentDeathSignal(join []Namespace) syscall.Signal {
+	for _, ns := range join {
+		if ns.Type == syscall.CLONE_NEWPID {
+			return 0
+		}
+	}
+	return syscall.SIGKILL
 }
 
 func (c *Child) awaitReady(ctx context.Context, spec Spec, specW *os.File, dec *json.Decoder) error {
@@ -91,7 +107,7 @@ func (c *Child) awaitReady(ctx context.Context, spec Spec, specW *os.File, dec *
 	specW.Close()
 	if err != nil {
 		c.kill()
-		return fmt.Errorf("send task spec: %w", err)
+		return fmt.Errorf("send task spec (the task child ended: %v): %w", c.cmd.ProcessState, err)
 	}
 	st, err := readStatus(ctx, dec)
 	if err != nil || !st.Ready {

@@ -1,0 +1,210 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+const (
+	// criHandler is the runtime handler that a RuntimeClass names.
+	criHandler   = "wasm"
+	pauseImage   = "localhost/wasm/pause:latest"
+	criNamespace = "k8s.io"
+	cniBinDir    = "/usr/lib/cni" // Debian's containernetworking-plugins
+)
+
+// criDaemon is a private containerd with the CRI plugin on: the runtime
+// handler "wasm" maps to our shim, the sandbox image is the locally built
+// pause image, and CNI reads a conf dir of the daemon's own.
+type criDaemon struct {
+	*daemon
+	conn    *grpc.ClientConn
+	runtime runtimeapi.RuntimeServiceClient
+	images  runtimeapi.ImageServiceClient
+	// cgroupParent holds every Pod's cgroups, so that leftovers are easy
+	// to find and teardown removes them.
+	cgroupParent string
+	cniConfDir   string
+	logDir       string
+	// bridge is the host's bridge of the CNI network, which the bridge
+	// plugin never removes; teardown does.
+	bridge string
+}
+
+// startCRIDaemon starts a CRI daemon for t, imports the pause and native
+// images into k8s.io, and stops everything when t ends.
+func startCRIDaemon(t *testing.T) *criDaemon {
+	t.Helper()
+	if suite.skip != "" {
+		t.Skip(suite.skip)
+	}
+	if _, err := os.Stat(filepath.Join(cniBinDir, "loopback")); err != nil {
+		t.Skipf("CNI plugins missing (apt-get install containernetworking-plugins): %v", err)
+	}
+	cd := &criDaemon{}
+	d, err := startDaemonWith(suite.repo, daemonVersion(), cd.writeConfig, func(d *daemon) {
+		d.ns = criNamespace
+		d.cgroupName = "wasmcri-" + d.token
+		cd.cgroupParent = "/" + d.cgroupName
+		cd.cniConfDir = filepath.Join(d.dir, "cni")
+		cd.logDir = filepath.Join(d.dir, "podlogs")
+		cd.bridge = "wb" + d.token
+	})
+	cd.daemon = d
+	if d != nil {
+		t.Cleanup(func() {
+			if cd.conn != nil {
+				cd.conn.Close()
+			}
+			if t.Failed() {
+				var b strings.Builder
+				d.printLog(&b, 0)
+				t.Logf("CRI containerd %s log:\n%s", d.version, b.String())
+			}
+			if err := d.stop(); err != nil {
+				t.Errorf("stop CRI containerd: %v", err)
+			}
+			if _, err := net.InterfaceByName(cd.bridge); err == nil {
+				if out, err := exec.Command("ip", "link", "del", cd.bridge).CombinedOutput(); err != nil {
+					t.Errorf("remove the CNI bridge %s: %v: %s", cd.bridge, err, out)
+				}
+			}
+		})
+	}
+	if err != nil {
+		t.Fatalf("start CRI containerd: %v", err)
+	}
+	for _, tar := range []string{"pause.tar", "native.tar", "hello-linux.tar"} {
+		path := filepath.Join(imagesDir(suite.repo), tar)
+		if _, errOut, code := d.ctrCmd(nil, nil, "images", "import", "--platform", nativePlatorm, path); code != 0 {
+			t.Fatalf("ctr -n %s images import %s: %s", criNamespace, tar, errOut)
+		}
+	}
+	cd.conn, err = grpc.NewClient("unix://"+d.address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatalf("CRI client: %v", err)
+	}
+	cd.runtime = runtimeapi.NewRuntimeServiceClient(cd.conn)
+	cd.images = runtimeapi.NewImageServiceClient(cd.conn)
+	cd.waitReady(t)
+	return cd
+}
+
+// waitReady waits until the CRI plugin says the runtime and the network
+// are ready, as the kubelet does before it runs Pods.
+func (cd *criDaemon) waitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		st, err := cd.runtime.Status(ctx, &runtimeapi.StatusRequest{})
+		cancel()
+		if err == nil {
+			// The kubelet waits for these two; others (a deprecation
+			// warning about cgroup v1, say) only inform.
+			ready := 0
+			for _, c := range st.Status.Conditions {
+				if c.Status && (c.Type == runtimeapi.RuntimeReady || c.Type == runtimeapi.NetworkReady) {
+					ready++
+				}
+			}
+			if ready == 2 {
+				return
+			}
+			last = fmt.Sprint(st.Status.Conditions)
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("CRI not ready: %s", last)
+}
+
+// writeConfig writes the daemon's config with CRI on: the version 2
+// format for 1.6, version 3 for 2.x, whose CRI plugin is split in two.
+func (cd *criDaemon) writeConfig(d *daemon) error {
+	if err := os.MkdirAll(cd.cniConfDir, 0o755); err != nil {
+		return err
+	}
+	// A bridge network of the test's own (CRI adds the loopback itself):
+	// no gateway, masquerading or iptables, and the IPAM state under the
+	// daemon's directory. The subnet is picked from the run's token.
+	n, _ := strconv.Atoi(d.token)
+	bridge := fmt.Sprintf(`{"cniVersion": "0.4.0", "name": "wasm-e2e", "plugins": [{"type": "bridge", "bridge": %q, "isGateway": false, "ipMasq": false,
+  "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.213.%d.0/24"}]], "dataDir": %q}}]}`, cd.bridge, n%250, filepath.Join(d.dir, "cni-ipam"))
+	if err := os.WriteFile(filepath.Join(cd.cniConfDir, "10-bridge.conflist"), []byte(bridge), 0o644); err != nil {
+		return err
+	}
+	common := fmt.Sprintf(`root = %q
+state = %q
+disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.internal.v1.tracing", "io.containerd.tracing.processor.v1.otlp", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.blockfile", "io.containerd.snapshotter.v1.erofs", "io.containerd.differ.v1.erofs"]
+
+[grpc]
+  address = %q
+
+[ttrpc]
+  address = %q
+
+[debug]
+  level = "debug"
+`, d.root, d.state, d.address, d.address+".ttrpc")
+	var cfg string
+	if strings.HasPrefix(d.version, "1.") {
+		cfg = "version = 2\n" + common + fmt.Sprintf(`
+[plugins."io.containerd.internal.v1.opt"]
+  path = %q
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = %q
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  disable_tcp_service = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = %q
+    conf_dir = %q
+  # 1.6 drops its default runtimes once one is listed: runc is named again.
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.%s]
+    runtime_type = %q
+`, filepath.Join(d.dir, "opt"), pauseImage, cniBinDir, cd.cniConfDir, criHandler, runtimeName)
+	} else {
+		cfg = "version = 3\n" + common + fmt.Sprintf(`
+[plugins."io.containerd.internal.v1.opt"]
+  path = %q
+
+[plugins."io.containerd.cri.v1.images".pinned_images]
+  sandbox = %q
+
+[plugins."io.containerd.cri.v1.runtime"]
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  [plugins."io.containerd.cri.v1.runtime".cni]
+    bin_dirs = [%q]
+    conf_dir = %q
+  [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.%s]
+    runtime_type = %q
+
+[plugins."io.containerd.grpc.v1.cri"]
+  disable_tcp_service = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+`, filepath.Join(d.dir, "opt"), pauseImage, cniBinDir, cd.cniConfDir, criHandler, runtimeName)
+	}
+	return os.WriteFile(d.configPath(), []byte(cfg), 0o644)
+}

@@ -1,0 +1,158 @@
+package shim
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/containerd/log"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/native"
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
+)
+
+// runcRoot is runc's state directory for a task: inside its bundle, so
+// that it is private to the containerd that made the bundle and goes away
+// with it, and the delete action finds it after a shim died.
+func runcRoot(bundle string) string { return filepath.Join(bundle, "runc") }
+
+func nativeRuntime(bundle string) (*native.Runtime, error) {
+	return native.New(native.Config{Binary: os.Getenv(native.BinaryEnv), Root: runcRoot(bundle)})
+}
+
+// nativeRunner adapts a runc process to the runner that a process uses.
+type nativeRunner struct {
+	proc interface {
+		Pid() int
+		Start() error
+		Signal(sig syscall.Signal) error
+		Wait() int
+		Detail() string
+	}
+}
+
+func (r nativeRunner) Pid() int                        { return r.proc.Pid() }
+func (r nativeRunner) Start() error                    { return r.proc.Start() }
+func (r nativeRunner) Signal(sig syscall.Signal) error { return r.proc.Signal(sig) }
+func (r nativeRunner) Detail() string                  { return "native container (runc)" }
+func (r nativeRunner) Wait() taskchild.Result          { return taskchild.Result{Status: r.proc.Wait()} }
+
+// createNative creates the task as a native Linux container with runc: the
+// entrypoint is an ELF binary or a script. runc sets up the cgroup from the
+// spec; the shim opens the same cgroup for stats, freezing and OOM events.
+func (c *container) createNative(ctx context.Context, s stdio) (retErr error) {
+	if s.terminal {
+		return fmt.Errorf("a terminal for a native container: %w", errdefs.ErrNotImplemented)
+	}
+	rt, err := nativeRuntime(c.bundle)
+	if err != nil {
+		return err
+	}
+	pio, err := openIO(ctx, c.id, s)
+	if err != nil {
+		return err
+	}
+	init, err := rt.Create(ctx, c.id, c.bundle, native.Stdio{Stdin: pio.child[0], Stdout: pio.child[1], Stderr: pio.child[2]})
+	pio.closeChildEnds()
+	if err != nil {
+		pio.waitOutput()
+		pio.close()
+		return fmt.Errorf("create native task %s: %w", c.id, err)
+	}
+	c.native = init
+	c.init = &process{pid: init.Pid(), stdio: s, io: pio, child: nativeRunner{init}, exited: make(chan struct{})}
+	defer func() {
+		if retErr != nil {
+			_ = c.init.child.Signal(syscall.SIGKILL)
+			go c.init.monitor(func(taskchild.Result, time.Time) {})
+			_ = c.init.wait(context.WithoutCancel(ctx))
+			c.deleteNative(ctx)
+		}
+	}()
+	if c.spec.Linux != nil && c.spec.Linux.CgroupsPath == "" {
+		// runc's own default, so that the shim opens runc's cgroup
+		c.spec.Linux.CgroupsPath = "/" + c.id
+	}
+	if err := c.createCgroup(ctx); err != nil {
+		return err
+	}
+	log.G(ctx).WithFields(log.Fields{"id": c.id, "pid": init.Pid()}).Info("native container created with runc")
+	return os.WriteFile(filepath.Join(c.bundle, initPidFile), []byte(strconv.Itoa(init.Pid())), 0o600)
+}
+
+// exec prepares an exec: in a native container runc runs it at Start,
+// otherwise a task child prepares its module now.
+func (c *container) exec(ctx context.Context, execID string, proc *specs.Process, s stdio) (*process, error) {
+	if c.native == nil {
+		opts, err := childOptions(c.spec, proc, c.rootfs)
+		if err != nil {
+			return nil, err
+		}
+		return c.spawn(ctx, execID, opts, s)
+	}
+	if s.terminal {
+		return nil, fmt.Errorf("a terminal for an exec in a native container: %w", errdefs.ErrNotImplemented)
+	}
+	rt, err := nativeRuntime(c.bundle)
+	if err != nil {
+		return nil, err
+	}
+	pio, err := openIO(ctx, execID, s)
+	if err != nil {
+		return nil, err
+	}
+	e := rt.Exec(c.id, c.bundle, execID, *proc, native.Stdio{Stdin: pio.child[0], Stdout: pio.child[1], Stderr: pio.child[2]})
+	return &process{id: execID, stdio: s, io: pio, child: &nativeExec{nativeRunner{e}, pio}, exited: make(chan struct{})}, nil
+}
+
+// nativeExec closes the shim's copies of the exec's stdio once runc has
+// handed them on, so that output ends when the process ends.
+type nativeExec struct {
+	nativeRunner
+	pio *processIO
+}
+
+func (e *nativeExec) Start() error {
+	defer e.pio.closeChildEnds()
+	return e.nativeRunner.Start()
+}
+
+func (e *nativeExec) Signal(sig syscall.Signal) error {
+	err := e.nativeRunner.Signal(sig)
+	if e.Pid() == 0 {
+		e.pio.closeChildEnds() // never started: its output ends now
+	}
+	return err
+}
+
+// deleteNative has runc forget a native container and remove what it set
+// up for it; a wasm task has nothing to do.
+func (c *container) deleteNative(ctx context.Context) {
+	if c.native == nil {
+		return
+	}
+	if err := c.native.Delete(context.WithoutCancel(ctx)); err != nil {
+		log.G(ctx).WithError(err).WithField("id", c.id).Error("delete native container")
+	}
+}
+
+// deleteNativeLeftover has runc kill and forget a native container whose
+// shim died: runc kept its state in the bundle.
+func deleteNativeLeftover(ctx context.Context, bundle, id string) {
+	if _, err := os.Stat(runcRoot(bundle)); err != nil {
+		return
+	}
+	rt, err := nativeRuntime(bundle)
+	if err == nil {
+		err = rt.Delete(ctx, id, bundle)
+	}
+	if err != nil {
+		log.G(ctx).WithError(err).WithField("id", id).Warn("delete native container of dead shim")
+	}
+}
