@@ -11,7 +11,7 @@ CONTAINERD_VERSION ?= $(firstword $(CONTAINERD_VERSIONS))
 SHIM := bin/containerd-shim-wasm-v1
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v /shim/e2e)
 
-.PHONY: help build examples modules toolchain-examples images containerd registry demo test test-unit test-e2e install clean check bench
+.PHONY: help build examples modules toolchain-examples images containerd registry demo test test-unit test-e2e test-k8s install clean check bench
 
 help: ## show this help
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-19s %s\n", $$1, $$2}'
@@ -40,7 +40,7 @@ demo: build images ## run the hello example through a private containerd with ct
 	hack/install-containerd.sh $(CONTAINERD_VERSION)
 	hack/demo.sh $(CONTAINERD_VERSION)
 
-test: test-unit test-e2e ## unit tests, then the e2e suite against every containerd version
+test: test-unit test-e2e test-k8s ## unit tests, the e2e suite against every containerd version, then a real kubelet
 
 test-unit: ## gofmt and go vet, then unit tests (the shim and cgroups build without cgo)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
@@ -55,6 +55,13 @@ test-e2e: build images containerd registry ## the e2e suite against each of CONT
 	@for v in $(CONTAINERD_VERSIONS); do \
 		echo "== e2e against containerd $$v"; \
 		E2E_CONTAINERD_VERSION=$$v $(GO) test -count=1 -timeout 20m ./shim/e2e/ || exit 1; \
+	done
+
+test-k8s: build images containerd ## a single-node Kubernetes (built by hack/install-k8s.sh) runs examples/k8s through the shim
+	hack/install-k8s.sh
+	@for v in $(CONTAINERD_VERSIONS); do \
+		echo "== kubelet against containerd $$v"; \
+		E2E_K8S=1 E2E_CONTAINERD_VERSION=$$v $(GO) test -count=1 -timeout 15m -run '^TestKubernetes$$' ./shim/e2e/ || exit 1; \
 	done
 
 bench: build ## runc vs the shim through a private containerd: table and plot in bin/bench (BENCH_FLAGS="-n 30 -density 50 -tasks 1000")
