@@ -222,3 +222,30 @@ func TestNoLeakPerPrepareAndRun(t *testing.T) {
 		})
 	}
 }
+
+// TestComponentMemoryLimit: the memory limit bounds a component's linear
+// memory as it does a module's: memory.grow past it fails.
+func TestComponentMemoryLimit(t *testing.T) {
+	// run returns err (1) when growing by 100 pages (6.25 MiB) fails.
+	grow := `(if (result i32) (i32.eq (memory.grow (i32.const 100)) (i32.const -1)) (then (i32.const 1)) (else (i32.const 0)))`
+	path := writeWat(t, componentWat(grow))
+	for _, tc := range []struct {
+		name  string
+		limit int64
+		want  int
+	}{
+		{"no limit", 0, 0},
+		{"limit 1 MiB", 1 << 20, 1},
+		{"limit 16 MiB", 16 << 20, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prog, err := Prepare(Config{ModulePath: path, MaxMemoryBytes: tc.limit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := prog.Run(os.Stderr); got != tc.want {
+				t.Fatalf("status %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
