@@ -148,12 +148,14 @@ func exitStatusOf(err error) (int, bool) {
 	return 0, false
 }
 
-// cStrings copies strs into C memory; free releases it all.
+// cStrings copies strs into C strings; free releases them. The array of
+// pointers may stay in Go memory: it holds only C pointers, and C reads it
+// during the call only (wasi_config copies what it keeps).
 func cStrings(strs []string) (arr **C.char, free func()) {
 	if len(strs) == 0 {
 		return nil, func() {}
 	}
-	ptrs := (*[1 << 28]*C.char)(C.malloc(C.size_t(len(strs)) * C.size_t(unsafe.Sizeof(uintptr(0)))))[:len(strs):len(strs)]
+	ptrs := make([]*C.char, len(strs))
 	for i, s := range strs {
 		ptrs[i] = C.CString(s)
 	}
@@ -161,7 +163,6 @@ func cStrings(strs []string) (arr **C.char, free func()) {
 		for _, p := range ptrs {
 			C.free(unsafe.Pointer(p))
 		}
-		C.free(unsafe.Pointer(&ptrs[0]))
 	}
 }
 
