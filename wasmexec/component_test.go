@@ -3,6 +3,7 @@ package wasmexec
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -176,43 +177,75 @@ const (
 	rssBound  = 32 << 20
 )
 
-// TestNoLeakPerPrepareAndRun: 1,000 prepare+run cycles of a component and
-// of a module, compiled each time and loaded from the cache, leave the
-// resident set where the warm-up left it: every object that Prepare and
-// Run create in wasmtime is freed.
+// TestNoLeakPerPrepareAndRun: 1,000 cycles through each way into the
+// engine leave the resident set where the warm-up left it, so every
+// object that wasmexec creates in wasmtime is freed: Prepare and Run of a
+// component and of a module (compiled each time, and loaded from the
+// cache), a component that traps, one refused at Prepare, one prepared
+// and closed without running, and Cache.Warm of a component.
 func TestNoLeakPerPrepareAndRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1,000 cycles")
 	}
 	component := writeWat(t, componentWat(touchMemory))
+	trapping := writeWat(t, componentWat(touchMemory+` drop unreachable`))
+	noRun := writeWat(t, `(component (core module $m (memory 1)) (core instance $i (instantiate $m)))`)
 	module := writeWat(t, `(module (memory (export "memory") 2)
   (func (export "_start") (i32.store (i32.const 0) (i32.const 1)) (i32.store (i32.const 65536) (i32.const 1))))`)
 	cacheDir := filepath.Join(t.TempDir(), "cache")
+	cfg := func(path, cacheDir string) Config {
+		return Config{ModulePath: path, Args: []string{"x"}, Env: []string{"A=b"},
+			Preopens: []Preopen{{HostPath: t.TempDir(), GuestPath: "/"}}, CacheDir: cacheDir, MaxMemoryBytes: 1 << 20}
+	}
+	prepareAndRun := func(path, cacheDir string, want int) func(t *testing.T) {
+		return func(t *testing.T) {
+			prog, err := Prepare(cfg(path, cacheDir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if status := prog.Run(io.Discard); status != want {
+				t.Fatalf("status %d, want %d", status, want)
+			}
+		}
+	}
+	cache, err := OpenCache(filepath.Join(t.TempDir(), "warm"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
-		name, path, cacheDir string
+		name  string
+		cycle func(t *testing.T)
 	}{
-		{"component compiled", component, ""},
-		{"component from the cache", component, cacheDir},
-		{"module compiled", module, ""},
-		{"module from the cache", module, cacheDir},
+		{"component compiled", prepareAndRun(component, "", 0)},
+		{"component from the cache", prepareAndRun(component, cacheDir, 0)},
+		{"component that traps", prepareAndRun(trapping, cacheDir, TrapExitStatus)},
+		{"component refused at Prepare", func(t *testing.T) {
+			if _, err := Prepare(cfg(noRun, cacheDir)); !errors.Is(err, ErrNoEntrypoint) {
+				t.Fatalf("Prepare: %v, want ErrNoEntrypoint", err)
+			}
+		}},
+		{"component closed without running", func(t *testing.T) {
+			prog, err := Prepare(cfg(component, cacheDir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			prog.Close()
+		}},
+		{"component warmed into the cache", func(t *testing.T) {
+			if _, err := cache.Warm(component); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"module compiled", prepareAndRun(module, "", 0)},
+		{"module from the cache", prepareAndRun(module, cacheDir, 0)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cycle := func() {
-				prog, err := Prepare(Config{ModulePath: tc.path, Args: []string{"x"}, Env: []string{"A=b"},
-					Preopens: []Preopen{{HostPath: t.TempDir(), GuestPath: "/"}}, CacheDir: tc.cacheDir, MaxMemoryBytes: 1 << 20})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if status := prog.Run(os.Stderr); status != 0 {
-					t.Fatalf("status %d", status)
-				}
-			}
 			for i := 0; i < rssWarmup; i++ {
-				cycle()
+				tc.cycle(t)
 			}
 			before := rssBytes(t)
 			for i := 0; i < rssCycles; i++ {
-				cycle()
+				tc.cycle(t)
 			}
 			after := rssBytes(t)
 			t.Logf("RSS %d KiB after the warm-up, %d KiB after %d cycles", before>>10, after>>10, rssCycles)
