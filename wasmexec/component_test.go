@@ -182,7 +182,8 @@ const (
 // object that wasmexec creates in wasmtime is freed: Prepare and Run of a
 // component and of a module (compiled each time, and loaded from the
 // cache), a component that traps, one refused at Prepare, one prepared
-// and closed without running, and Cache.Warm of a component.
+// and closed without running, Cache.Warm of a component, and a module
+// refused at Prepare.
 func TestNoLeakPerPrepareAndRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1,000 cycles")
@@ -192,6 +193,7 @@ func TestNoLeakPerPrepareAndRun(t *testing.T) {
 	noRun := writeWat(t, `(component (core module $m (memory 1)) (core instance $i (instantiate $m)))`)
 	module := writeWat(t, `(module (memory (export "memory") 2)
   (func (export "_start") (i32.store (i32.const 0) (i32.const 1)) (i32.store (i32.const 65536) (i32.const 1))))`)
+	badImport := writeWat(t, `(module (import "wasi_snapshot_preview1" "nope" (func)) (memory 1) (func (export "_start")))`)
 	cacheDir := filepath.Join(t.TempDir(), "cache")
 	cfg := func(path, cacheDir string) Config {
 		return Config{ModulePath: path, Args: []string{"x"}, Env: []string{"A=b"},
@@ -238,6 +240,11 @@ func TestNoLeakPerPrepareAndRun(t *testing.T) {
 		}},
 		{"module compiled", prepareAndRun(module, "", 0)},
 		{"module from the cache", prepareAndRun(module, cacheDir, 0)},
+		{"module refused at Prepare", func(t *testing.T) {
+			if _, err := Prepare(cfg(badImport, cacheDir)); err == nil || !strings.Contains(err.Error(), "unknown import") {
+				t.Fatalf("Prepare: %v, want an unknown import", err)
+			}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for i := 0; i < rssWarmup; i++ {

@@ -69,6 +69,7 @@ func Prepare(cfg Config) (*Program, error) {
 	comp := newCompiler(defaultSettings)
 	a, stats, err := compile(comp, cfg, wasm)
 	if err != nil {
+		comp.engine.Close()
 		return nil, fmt.Errorf("compile %s: %w", cfg.ModulePath, oneLine(err))
 	}
 	module := a.(moduleArtifact).Module
