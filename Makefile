@@ -11,7 +11,7 @@ CONTAINERD_VERSION ?= $(firstword $(CONTAINERD_VERSIONS))
 SHIM := bin/containerd-shim-wasm-v1
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v /shim/e2e)
 
-.PHONY: help build examples modules toolchain-examples images containerd registry demo test test-unit test-e2e test-k8s install clean check bench
+.PHONY: help build examples modules toolchain-examples component-examples images containerd registry demo test test-unit test-e2e test-k8s install clean check bench
 
 help: ## show this help
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-19s %s\n", $$1, $$2}'
@@ -19,13 +19,16 @@ help: ## show this help
 build: ## build bin/containerd-shim-wasm-v1
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(SHIM) ./cmd/containerd-shim-wasm-v1
 
-examples: modules toolchain-examples ## every example: the test modules and the demo of each toolchain
+examples: modules toolchain-examples component-examples ## every example: the test modules, the demo of each toolchain, the WASI 0.2 components
 
 modules: ## the Go examples and WAT fixtures the tests use, into bin/examples
 	hack/build-examples.sh bin/examples
 
 toolchain-examples: ## the demo built with Rust, C, C++, Go, WAT (installs Debian's toolchains); bin/images/toolchains.tar
 	hack/build-toolchain-examples.sh bin/examples/toolchains bin/images/toolchains.tar
+
+component-examples: ## WASI 0.2 command components (C and WAT wrapped by jco, npm into bin/npm); bin/images/components.tar
+	hack/build-component-examples.sh bin/examples/components bin/images/components.tar
 
 images: modules ## the example OCI images, into bin/images
 	hack/build-images.sh bin/images

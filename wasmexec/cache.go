@@ -124,12 +124,16 @@ func ensurePrivateDir(dir string) error {
 	return nil
 }
 
-// key names a module's entry: a digest of the engine's fingerprint and of
-// the module's bytes. It is a cryptographic hash because two modules that
-// collide would run each other's code.
-func key(comp *compiler, wasm []byte) string {
+// key names a module's entry: a digest of the artifact kind (a component
+// and a core module are compiled into different, mutually unloadable
+// artifacts), the engine's fingerprint and the module's bytes. It is a
+// cryptographic hash because two modules that collide would run each
+// other's code.
+func key(cd codec, wasm []byte) string {
 	h := sha256.New()
-	h.Write([]byte(comp.settings.fingerprint()))
+	h.Write([]byte(cd.kind()))
+	h.Write([]byte{0})
+	h.Write([]byte(cd.fingerprint()))
 	h.Write([]byte{0})
 	h.Write(wasm)
 	return hex.EncodeToString(h.Sum(nil))
@@ -139,39 +143,49 @@ func (c *Cache) path(key, suffix string) string {
 	return filepath.Join(c.dir, key+suffix)
 }
 
-// module returns wasm compiled by comp, from the cache when it can. Only a
+// module returns wasm compiled by comp as a core module, from the cache
+// when it can.
+func (c *Cache) module(comp *compiler, wasm []byte) (*wasmtime.Module, Stats, error) {
+	a, st, err := c.artifact(comp, wasm)
+	if err != nil {
+		return nil, st, err
+	}
+	return a.(moduleArtifact).Module, st, nil
+}
+
+// artifact returns wasm compiled by cd, from the cache when it can. Only a
 // compile error (a bad module) is an error; a cache that does not work
 // costs a compile and is reported in Stats.
-func (c *Cache) module(comp *compiler, wasm []byte) (*wasmtime.Module, Stats, error) {
-	st := Stats{Cache: CacheHit, Key: key(comp, wasm)}
-	if m, err := c.load(comp, st.Key, &st); err == nil {
-		return m, st, nil
+func (c *Cache) artifact(cd codec, wasm []byte) (artifact, Stats, error) {
+	st := Stats{Cache: CacheHit, Key: key(cd, wasm)}
+	if a, err := c.load(cd, st.Key, &st); err == nil {
+		return a, st, nil
 	}
 	start := time.Now()
 	unlock, err := c.lock(st.Key)
 	st.LockWait = time.Since(start)
 	if err != nil {
-		return c.compileUncached(comp, wasm, st, err)
+		return c.compileUncached(cd, wasm, st, err)
 	}
 	defer unlock()
 	// Whoever held the lock may have published the entry meanwhile; and
 	// a bad entry goes now, so that it is not verified again and again
 	// should publishing its replacement fail.
-	m, err := c.load(comp, st.Key, &st)
+	a, err := c.load(cd, st.Key, &st)
 	if err == nil {
-		return m, st, nil
+		return a, st, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		st.Discarded = err
 		_ = os.Remove(c.path(st.Key, entrySuffix))
 	}
-	return c.compileAndStore(comp, wasm, st)
+	return c.compileAndStore(cd, wasm, st)
 }
 
-func (c *Cache) compileUncached(comp *compiler, wasm []byte, st Stats, cacheErr error) (*wasmtime.Module, Stats, error) {
+func (c *Cache) compileUncached(cd codec, wasm []byte, st Stats, cacheErr error) (artifact, Stats, error) {
 	st.Cache, st.CacheErr = CacheFailed, cacheErr
 	c.countCompile()
-	return compileOnly(comp, wasm, st)
+	return compileOnly(cd, wasm, st)
 }
 
 func (c *Cache) countCompile() {
@@ -180,19 +194,19 @@ func (c *Cache) countCompile() {
 	}
 }
 
-func compileOnly(comp *compiler, wasm []byte, st Stats) (*wasmtime.Module, Stats, error) {
+func compileOnly(cd codec, wasm []byte, st Stats) (artifact, Stats, error) {
 	start := time.Now()
-	m, err := wasmtime.NewModule(comp.engine, wasm)
+	a, err := cd.compile(wasm)
 	st.Compile = time.Since(start)
-	return m, st, err
+	return a, st, err
 }
 
 // compileAndStore compiles, publishes, and then maps the published entry
 // in place of the freshly compiled code, so that this task shares its pages
 // with the tasks that load it later.
-func (c *Cache) compileAndStore(comp *compiler, wasm []byte, st Stats) (*wasmtime.Module, Stats, error) {
+func (c *Cache) compileAndStore(cd codec, wasm []byte, st Stats) (artifact, Stats, error) {
 	c.countCompile()
-	compiled, st, err := compileOnly(comp, wasm, st)
+	compiled, st, err := compileOnly(cd, wasm, st)
 	if err != nil {
 		return nil, st, err
 	}
@@ -200,28 +214,28 @@ func (c *Cache) compileAndStore(comp *compiler, wasm []byte, st Stats) (*wasmtim
 		st.Cache, st.CacheErr = CacheFailed, err
 		return compiled, st, nil
 	}
-	m, err := c.load(comp, st.Key, &st)
+	a, err := c.load(cd, st.Key, &st)
 	if err != nil {
 		st.Cache, st.CacheErr = CacheFailed, fmt.Errorf("load the entry just stored: %w", err)
 		return compiled, st, nil
 	}
-	compiled.Close()
+	compiled.close()
 	st.Cache = CacheMiss
 	_ = c.Evict()
-	return m, st, nil
+	return a, st, nil
 }
 
-func (c *Cache) store(m *wasmtime.Module, key string) error {
-	artifact, err := m.Serialize()
+func (c *Cache) store(a artifact, key string) error {
+	bytes, err := a.serialize()
 	if err != nil {
-		return fmt.Errorf("serialize module: %w", err)
+		return fmt.Errorf("serialize: %w", err)
 	}
-	return c.publish(key, artifact)
+	return c.publish(key, bytes)
 }
 
 // load maps key's entry after checking it; a missing entry is
 // os.ErrNotExist. It stores the time spent in st.Load.
-func (c *Cache) load(comp *compiler, key string, st *Stats) (*wasmtime.Module, error) {
+func (c *Cache) load(cd codec, key string, st *Stats) (artifact, error) {
 	start := time.Now()
 	defer func() { st.Load += time.Since(start) }()
 	f, err := os.Open(c.path(key, entrySuffix))
@@ -234,12 +248,12 @@ func (c *Cache) load(comp *compiler, key string, st *Stats) (*wasmtime.Module, e
 	}
 	// wasmtime opens the file by name: give it the one just verified,
 	// not whatever the path names by now.
-	m, err := wasmtime.NewModuleDeserializeFile(comp.engine, openedPath(f))
+	a, err := cd.loadFile(openedPath(f))
 	if err != nil {
 		return nil, fmt.Errorf("wasmtime refused the cache entry: %s", firstLine(err.Error()))
 	}
 	touch(f)
-	return m, nil
+	return a, nil
 }
 
 var procFDs = sync.OnceValue(func() bool {

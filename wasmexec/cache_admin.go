@@ -111,18 +111,26 @@ func isCacheFile(name string) bool {
 		strings.HasPrefix(name, tmpPrefix) || name == evictLock
 }
 
-// Warm compiles the module file at path into the cache with the settings
+// Warm compiles the module or component file at path into the cache with the settings
 // tasks use, so that the first task of it starts warm.
 func (c *Cache) Warm(path string) (Stats, error) {
-	wasm, err := readModule(path)
+	wasm, kind, err := readModule(path)
 	if err != nil {
 		return Stats{}, err
 	}
-	m, st, err := c.module(newCompiler(defaultSettings), wasm)
+	var cd codec
+	if kind == component {
+		cc := newComponentCompiler(defaultSettings)
+		defer cc.close()
+		cd = cc
+	} else {
+		cd = newCompiler(defaultSettings)
+	}
+	a, st, err := c.artifact(cd, wasm)
 	if err != nil {
 		return st, fmt.Errorf("compile %s: %w", path, err)
 	}
-	m.Close()
+	a.close()
 	if st.Cache == CacheFailed {
 		return st, fmt.Errorf("cache %s: %w", path, st.CacheErr)
 	}

@@ -12,7 +12,7 @@ import (
 const demoModule = "../bin/examples/wasi-demo.wasm"
 
 func demoWasm(b *testing.B) []byte {
-	wasm, err := readModule(demoModule)
+	wasm, _, err := readModule(demoModule)
 	if err != nil {
 		b.Skipf("%v (run hack/build-examples.sh bin/examples)", err)
 	}
@@ -39,7 +39,7 @@ func BenchmarkCompile(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				m.Close()
+				m.close()
 			}
 		})
 	}
@@ -96,7 +96,7 @@ func BenchmarkCacheHit(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			m.Close()
+			m.close()
 		}
 	})
 	for _, cow := range []bool{true, false} {

@@ -184,7 +184,7 @@ func slowCompiles(c *Cache, n *atomic.Int32) {
 func TestConcurrentCompileOfOneModuleInOneProcess(t *testing.T) {
 	const tasks = 8
 	dir := openTestCache(t, 0).Dir()
-	wasm, err := readModule(exitModule(t, 4))
+	wasm, _, err := readModule(exitModule(t, 4))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func TestCacheHelperProcess(t *testing.T) {
 		t.Skip("helper process only")
 	}
 	dir, module, _ := strings.Cut(arg, ":")
-	wasm, err := readModule(module)
+	wasm, _, err := readModule(module)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -499,7 +499,7 @@ func TestBrokenCacheNeverFailsATask(t *testing.T) {
 		if err := os.RemoveAll(c.Dir()); err != nil {
 			t.Fatal(err)
 		}
-		wasm, _ := readModule(module)
+		wasm, _, _ := readModule(module)
 		m, st, err := c.module(newCompiler(defaultSettings), wasm)
 		if err != nil || m == nil {
 			t.Fatal(err)
@@ -509,7 +509,7 @@ func TestBrokenCacheNeverFailsATask(t *testing.T) {
 	t.Run("lock held forever", func(t *testing.T) {
 		c := openTestCache(t, 0)
 		c.lockWait = 50 * time.Millisecond
-		wasm, _ := readModule(module)
+		wasm, _, _ := readModule(module)
 		comp := newCompiler(defaultSettings)
 		holder, err := os.Create(c.path(key(comp, wasm), lockSuffix))
 		if err != nil {

@@ -1,4 +1,6 @@
-// Package wasmexec runs one WASI preview 1 module with wasmtime.
+// Package wasmexec runs one WASI preview 1 module, or one WASI 0.2
+// command component (wasi:cli/run), with wasmtime. Prepare tells them
+// apart by the binary's header.
 //
 // It knows nothing about containerd or OCI: the caller hands it a plain
 // Config (host path of the module, argv, env, preopened directories,
@@ -18,5 +20,7 @@
 // few milliseconds instead of compiling it; Program.Stats says which
 // happened.
 //
-// This is the only package of the project that uses cgo.
+// This is the only package of the project that uses cgo: besides
+// wasmtime-go, it calls wasmtime's C API for components, which
+// wasmtime-go does not wrap (component_capi.go).
 package wasmexec

@@ -15,13 +15,34 @@ import (
 var (
 	wasmMagic         = []byte("\x00asm")
 	coreModuleVersion = []byte{0x01, 0x00, 0x00, 0x00}
+	// A component's header has a 16-bit version (0x0d while the
+	// component model is a draft) and the layer 1 after the magic, where
+	// a core module has its 32-bit version 1.
+	componentLayer = []byte{0x01, 0x00}
+)
+
+// binaryKind tells a core module from a component by its header.
+type binaryKind int
+
+const (
+	coreModule binaryKind = iota
+	component
 )
 
 // Program is a module compiled, linked against WASI and instantiated, ready
-// to have its entrypoint called once.
+// to have its entrypoint called once; or a component compiled, linked
+// against WASI 0.2 and instantiated, ready to have wasi:cli/run called
+// once.
 type Program struct {
-	store *wasmtime.Store
-	inst  *wasmtime.Instance
+	// component is set for a component; the fields below it then mean
+	// nothing but stats and maxMemory.
+	component *componentProgram
+
+	// engine and module are kept to be freed with the store in Close.
+	engine *wasmtime.Engine
+	module *wasmtime.Module
+	store  *wasmtime.Store
+	inst   *wasmtime.Instance
 	// maxMemory is Config.MaxMemoryBytes; memoryLimitHit says Run ended
 	// with the linear memory at it.
 	maxMemory      int64
@@ -38,23 +59,32 @@ type Program struct {
 // started: it reads, compiles (or loads from the cache), links and
 // instantiates.
 func Prepare(cfg Config) (*Program, error) {
-	wasm, err := readModule(cfg.ModulePath)
+	wasm, kind, err := readModule(cfg.ModulePath)
 	if err != nil {
 		return nil, err
 	}
+	if kind == component {
+		return prepareComponent(cfg, wasm)
+	}
 	comp := newCompiler(defaultSettings)
-	module, stats, err := compile(comp, cfg, wasm)
+	a, stats, err := compile(comp, cfg, wasm)
 	if err != nil {
+		comp.engine.Close()
 		return nil, fmt.Errorf("compile %s: %w", cfg.ModulePath, oneLine(err))
 	}
+	module := a.(moduleArtifact).Module
 	if err := checkEntrypoint(module, cfg.entrypoint()); err != nil {
+		module.Close()
+		comp.engine.Close()
 		return nil, fmt.Errorf("%s: %w", cfg.ModulePath, err)
 	}
 	prog, err := instantiate(comp.engine, module, cfg)
 	if err != nil {
+		module.Close()
+		comp.engine.Close()
 		return nil, err
 	}
-	prog.stats = stats
+	prog.module, prog.engine, prog.stats = module, comp.engine, stats
 	return prog, nil
 }
 
@@ -62,39 +92,43 @@ func Prepare(cfg Config) (*Program, error) {
 // time it took.
 func (p *Program) Stats() Stats { return p.stats }
 
-func readModule(path string) ([]byte, error) {
+func readModule(path string) ([]byte, binaryKind, error) {
 	wasm, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read module: %w", err)
+		return nil, 0, fmt.Errorf("read module: %w", err)
 	}
-	if err := checkHeader(wasm); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	kind, err := checkHeader(wasm)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", path, err)
 	}
-	return wasm, nil
+	return wasm, kind, nil
 }
 
 // compile goes through the cache when one is configured. A cache that
 // cannot be opened (not ours, not writable, a task running as another
 // user) costs a compile, never the task.
-func compile(comp *compiler, cfg Config, wasm []byte) (*wasmtime.Module, Stats, error) {
+func compile(cd codec, cfg Config, wasm []byte) (artifact, Stats, error) {
 	if cfg.CacheDir == "" {
-		return compileOnly(comp, wasm, Stats{Cache: CacheOff})
+		return compileOnly(cd, wasm, Stats{Cache: CacheOff})
 	}
 	cache, err := OpenCache(cfg.CacheDir, cfg.CacheMaxBytes)
 	if err != nil {
-		return compileOnly(comp, wasm, Stats{Cache: CacheFailed, CacheErr: err})
+		return compileOnly(cd, wasm, Stats{Cache: CacheFailed, CacheErr: err})
 	}
-	return cache.module(comp, wasm)
+	return cache.artifact(cd, wasm)
 }
 
-func checkHeader(wasm []byte) error {
+func checkHeader(wasm []byte) (binaryKind, error) {
 	if len(wasm) < 8 || !bytes.Equal(wasm[:4], wasmMagic) {
-		return ErrNotWasm
+		return 0, ErrNotWasm
 	}
-	if !bytes.Equal(wasm[4:8], coreModuleVersion) {
-		return fmt.Errorf("WebAssembly component or unknown binary version %x: only core modules (WASI preview 1) are supported", wasm[4:8])
+	switch {
+	case bytes.Equal(wasm[4:8], coreModuleVersion):
+		return coreModule, nil
+	case bytes.Equal(wasm[6:8], componentLayer):
+		return component, nil
 	}
-	return nil
+	return 0, fmt.Errorf("unknown WebAssembly binary version or layer %x: neither a core module nor a component", wasm[4:8])
 }
 
 func checkEntrypoint(module *wasmtime.Module, name string) error {
@@ -121,15 +155,20 @@ func instantiate(engine *wasmtime.Engine, module *wasmtime.Module, cfg Config) (
 		store.Limiter(cfg.MaxMemoryBytes, -1, -1, -1, -1)
 	}
 	prog := &Program{store: store, name: cfg.entrypoint(), maxMemory: cfg.MaxMemoryBytes}
+	// The instance keeps what it needs of the linker's definitions.
 	linker := wasmtime.NewLinker(engine)
+	defer linker.Close()
 	if err := linker.DefineWasi(); err != nil {
+		store.Close()
 		return nil, fmt.Errorf("define WASI: %w", err)
 	}
 	if err := prog.defineProcExit(linker); err != nil {
+		store.Close()
 		return nil, err
 	}
 	inst, err := linker.Instantiate(store, module)
 	if err != nil {
+		store.Close()
 		return nil, fmt.Errorf("instantiate %s: %w", cfg.ModulePath, oneLine(err))
 	}
 	prog.inst, prog.entry = inst, inst.GetFunc(store, cfg.entrypoint())
@@ -183,7 +222,13 @@ func splitEnv(env []string) (keys, values []string) {
 
 // Run calls the entrypoint and returns the exit status a native process
 // would have had. A trap or engine error is reported on stderr.
+//
+// Run releases what Prepare allocated in the engine: a Program runs once.
 func (p *Program) Run(stderr io.Writer) int {
+	defer p.Close()
+	if p.component != nil {
+		return p.component.run(stderr)
+	}
 	_, err := p.entry.Call(p.store)
 	var status int
 	if p.exitCode != nil {
@@ -197,6 +242,28 @@ func (p *Program) Run(stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wasm: linear memory reached its limit of %d MiB (the container's memory limit): memory.grow failed\n", p.maxMemory>>20)
 	}
 	return status
+}
+
+// Close frees what the engine holds for the program (instance, store,
+// compiled code, engine) without running it. Run calls it; a second call
+// does nothing.
+func (p *Program) Close() {
+	if p.component != nil {
+		p.component.close()
+		return
+	}
+	if p.store != nil {
+		p.store.Close()
+		p.store = nil
+	}
+	if p.module != nil {
+		p.module.Close()
+		p.module = nil
+	}
+	if p.engine != nil {
+		p.engine.Close()
+		p.engine = nil
+	}
 }
 
 // MemoryLimitReached says whether the last Run failed with the module's

@@ -56,8 +56,26 @@ func (s settings) fingerprint() string {
 	return fmt.Sprintf("%s %s %s %#v", cacheFormat, wasmtimeVersion(), runtime.GOARCH, s)
 }
 
+// codec compiles one kind of artifact (core module or component) with one
+// engine, and loads it back from a cache entry. The cache keys entries by
+// kind and fingerprint, so it can never hand an artifact to an engine or a
+// loader it was not built for.
+type codec interface {
+	kind() string
+	fingerprint() string
+	compile(wasm []byte) (artifact, error)
+	loadFile(path string) (artifact, error)
+}
+
+// artifact is compiled code that the cache can store.
+type artifact interface {
+	serialize() ([]byte, error)
+	close()
+}
+
 // compiler is an engine together with the settings it was built from, so
 // that the cache can never key code by settings other than its engine's.
+// It compiles core modules.
 type compiler struct {
 	settings settings
 	engine   *wasmtime.Engine
@@ -66,6 +84,31 @@ type compiler struct {
 func newCompiler(s settings) *compiler {
 	return &compiler{settings: s, engine: wasmtime.NewEngineWithConfig(s.config())}
 }
+
+func (c *compiler) kind() string        { return "module" }
+func (c *compiler) fingerprint() string { return c.settings.fingerprint() }
+
+func (c *compiler) compile(wasm []byte) (artifact, error) {
+	m, err := wasmtime.NewModule(c.engine, wasm)
+	if err != nil {
+		return nil, err
+	}
+	return moduleArtifact{m}, nil
+}
+
+func (c *compiler) loadFile(path string) (artifact, error) {
+	m, err := wasmtime.NewModuleDeserializeFile(c.engine, path)
+	if err != nil {
+		return nil, err
+	}
+	return moduleArtifact{m}, nil
+}
+
+// moduleArtifact is a compiled core module.
+type moduleArtifact struct{ *wasmtime.Module }
+
+func (m moduleArtifact) serialize() ([]byte, error) { return m.Serialize() }
+func (m moduleArtifact) close()                     { m.Close() }
 
 const wasmtimeModule = "github.com/bytecodealliance/wasmtime-go/v39"
 
