@@ -9,6 +9,9 @@
 #                                  wrapped the same way
 #   component-demo.wasm            the C core module itself, to run beside them
 #   /data/hello.txt                a file to read from the rootfs
+# and IMAGE's directory/wasm-layer/components.tar, localhost/wasm/components-layer:latest:
+# the component as a wasm-layer image (component layer media type) with its
+# /data/hello.txt in a second layer.
 #
 #   hack/build-component-examples.sh [OUTDIR [IMAGE]]
 #
@@ -73,4 +76,12 @@ go run ./hack/wasm-image -o "$IMAGE" -ref localhost/wasm/components:latest \
 	-entrypoint /component-demo.component.wasm \
 	"$OUT/component-demo.component.wasm" "$OUT/wat-demo.component.wasm" "$OUT/component-demo.wasm" \
 	"$tmp/hello.txt:/data/hello.txt"
-log "wrote $IMAGE"
+# The same component as a wasm-layer image: the component itself is the
+# layer (component layer media type), its data file another; the shim reads
+# both from containerd's content store. ctr 1.6 cannot import it.
+LAYER_IMAGE=$(dirname "$IMAGE")/wasm-layer/components.tar
+mkdir -p "$(dirname "$LAYER_IMAGE")"
+go run ./hack/wasm-image -shape wasm -o "$LAYER_IMAGE" -ref localhost/wasm/components-layer:latest \
+	-entrypoint /component-demo.component.wasm \
+	"$OUT/component-demo.component.wasm" "$tmp/hello.txt:/data/hello.txt"
+log "wrote $IMAGE and $LAYER_IMAGE"

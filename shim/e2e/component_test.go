@@ -213,3 +213,30 @@ func TestComponentBesideModule(t *testing.T) {
 		t.Errorf("module: exit status %d, want 143", got)
 	}
 }
+
+// TestComponentLayerImage: a component shipped as a wasm-layer image (the
+// component layer media type, its data file in a layer of its own) is
+// imported and run; the shim places both from containerd's content store.
+func TestComponentLayerImage(t *testing.T) {
+	needComponents(t)
+	d := suite.daemon
+	dir := t.TempDir()
+	data := filepath.Join(dir, "hello.txt")
+	if err := os.WriteFile(data, []byte("hello from a component layer\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ref := "localhost/wasm/e2e-component-layer-" + d.token + ":v1"
+	tar := filepath.Join(dir, "component-layer.tar")
+	wasmImage(t, "-shape", "wasm", "-layer-type", layerComponent, "-o", tar, "-ref", ref,
+		"-entrypoint", componentDemo,
+		example("components"+componentDemo)+":"+componentDemo, data+":/data/hello.txt")
+	out, errOut, exit := runCtr(t, "images", "import", "--platform", wasmPlatform, tar)
+	if exit != 0 {
+		skipOldCtr(t, true, out+errOut)
+		t.Fatalf("ctr images import: exit %d: %s", exit, errOut)
+	}
+	out, errOut, exit = ctrRunImage(t, ref, componentDemo, "cat", "/data/hello.txt")
+	if exit != 0 || !hasLine(out, "hello from a component layer") {
+		t.Errorf("cat /data/hello.txt: exit %d, stdout %q, stderr %q", exit, out, errOut)
+	}
+}
