@@ -88,7 +88,7 @@ func startCRIDaemon(t *testing.T) *criDaemon {
 	}
 	for _, tar := range []string{"pause.tar", "native.tar", "hello-linux.tar"} {
 		path := filepath.Join(imagesDir(suite.repo), tar)
-		if _, errOut, code := d.ctrCmd(nil, nil, "images", "import", "--platform", nativePlatorm, path); code != 0 {
+		if _, errOut, code := d.ctrCmd(nil, nil, "images", "import", "--platform", nativePlatform, path); code != 0 {
 			t.Fatalf("ctr -n %s images import %s: %s", criNamespace, tar, errOut)
 		}
 	}

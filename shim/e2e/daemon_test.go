@@ -226,7 +226,7 @@ func (d *daemon) importImages() error {
 	for _, tar := range tars {
 		platform := wasmPlatform
 		if linuxImages[filepath.Base(tar)] {
-			platform = nativePlatorm
+			platform = nativePlatform
 		}
 		if _, errOut, code := d.ctrCmd(nil, nil, "images", "import", "--platform", platform, tar); code != 0 {
 			return fmt.Errorf("ctr images import --platform %s %s: %s", platform, tar, errOut)

@@ -20,7 +20,7 @@ import (
 // "#!/native" script, and /hello.wasm (hack/build-images.sh).
 const (
 	nativeImage   = "localhost/wasm/native:latest"
-	nativePlatorm = "linux/amd64"
+	nativePlatform = "linux/amd64"
 )
 
 // newNativeContainer creates a container of the native image in our
@@ -31,7 +31,7 @@ func newNativeContainer(t *testing.T, c *client.Client, ctx context.Context, id 
 	if err != nil {
 		t.Fatalf("get image %s: %v", nativeImage, err)
 	}
-	img := client.NewImageWithPlatform(c, i, platforms.Only(platforms.MustParse(nativePlatorm)))
+	img := client.NewImageWithPlatform(c, i, platforms.Only(platforms.MustParse(nativePlatform)))
 	if ok, _ := img.IsUnpacked(ctx, ""); !ok {
 		if err := img.Unpack(ctx, ""); err != nil {
 			t.Fatalf("unpack %s: %v", nativeImage, err)
