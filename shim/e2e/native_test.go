@@ -19,7 +19,7 @@ import (
 // nativeImage holds /native, a static Linux program, /script.sh, a
 // "#!/native" script, and /hello.wasm (hack/build-images.sh).
 const (
-	nativeImage   = "localhost/wasm/native:latest"
+	nativeImage    = "localhost/wasm/native:latest"
 	nativePlatform = "linux/amd64"
 )
 

@@ -305,6 +305,22 @@ type hostCounts struct {
 	mounts, cgroups, shimProcs, daemonFds int
 }
 
+// settledCount counts once the counts have held still for a second (or
+// timeout passed): a shim whose task was just deleted, by this test or the
+// one before, takes a moment to exit, and must not be in the baseline.
+func settledCount(timeout time.Duration) hostCounts {
+	const still = time.Second
+	c := countHost()
+	since := time.Now()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline) && time.Since(since) < still; {
+		time.Sleep(100 * time.Millisecond)
+		if n := countHost(); n != c {
+			c, since = n, time.Now()
+		}
+	}
+	return c
+}
+
 func countHost() hostCounts {
 	d := suite.daemon
 	var c hostCounts
@@ -439,7 +455,7 @@ func TestChurn(t *testing.T) {
 	if err := churnOne(ctx, c, img, containerID(t), []string{helloModule}, 0, nil); err != nil {
 		t.Fatal(err)
 	}
-	before := countHost()
+	before := settledCount(15 * time.Second)
 	t.Logf("before: %+v", before)
 
 	start := time.Now()
