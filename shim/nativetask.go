@@ -94,6 +94,14 @@ func (c *container) exec(ctx context.Context, execID string, proc *specs.Process
 		if err != nil {
 			return nil, err
 		}
+		// Like runc's, an exec lives in its task's namespaces, which
+		// exist only while the task runs.
+		if st := c.init.snapshot().state; st == stateStopped {
+			return nil, fmt.Errorf("cannot exec in a stopped task: %w", errdefs.ErrFailedPrecondition)
+		}
+		var join []taskchild.Namespace
+		opts.Cloneflags, join = taskchild.NamespacesOf(c.init.pid, opts.Cloneflags)
+		opts.Join = append(opts.Join, join...)
 		return c.spawn(ctx, execID, opts, s)
 	}
 	if s.terminal {

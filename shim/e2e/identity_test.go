@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -173,5 +174,52 @@ func TestAdditionalGids(t *testing.T) {
 	}
 	if r := write("/stranger/f.txt"); r.exit == 0 {
 		t.Error("uid 1234 wrote into a 0770 directory of group 4567, which it is not in")
+	}
+}
+
+// TestExecNamespaces: an exec lives in its task's namespaces, as with
+// runc: same pid, net, ipc, uts and cgroup namespaces as the init.
+func TestExecNamespaces(t *testing.T) {
+	needDaemon(t)
+	c, ctx := newClient(t)
+	ctr := newContainer(t, c, ctx, containerID(t), []string{"/busyloop.wasm"})
+	task, err := ctr.NewTask(ctx, goIO(nil, nil, nil))
+	if err != nil {
+		t.Fatalf("new task: %v", err)
+	}
+	defer task.Delete(ctx, client.WithProcessKill)
+	if err := task.Start(ctx); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	proc, err := task.Exec(ctx, "spin", &specs.Process{Args: []string{"/busyloop.wasm"}, Cwd: "/"}, goIO(nil, nil, nil))
+	if err != nil {
+		t.Fatalf("exec: %v", err)
+	}
+	statusC, err := proc.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.Start(ctx); err != nil {
+		t.Fatalf("exec start: %v", err)
+	}
+	for _, name := range []string{"pid", "net", "ipc", "uts", "cgroup"} {
+		initNS, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", task.Pid(), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		execNS, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", proc.Pid(), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if execNS != initNS {
+			t.Errorf("the exec is in %s, the task in %s", execNS, initNS)
+		}
+	}
+	if err := proc.Kill(ctx, syscall.SIGKILL); err != nil {
+		t.Errorf("kill the exec: %v", err)
+	}
+	<-statusC
+	if _, err := proc.Delete(ctx); err != nil {
+		t.Errorf("exec delete: %v", err)
 	}
 }

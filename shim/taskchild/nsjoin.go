@@ -99,3 +99,22 @@ func enter(join []Namespace) (restore func() error, err error) {
 	}
 	return restore, nil
 }
+
+// NamespacesOf turns the new namespaces in flags (CLONE_NEW*) into the
+// namespaces of the running process pid, for each kind that can be
+// joined: an exec enters its task's namespaces, as runc's does. rest are
+// the flags of the kinds that cannot be joined (mount), still created anew.
+func NamespacesOf(pid int, flags uintptr) (rest uintptr, join []Namespace) {
+	for flag := range procNames {
+		if flags&uintptr(flag) == 0 {
+			continue
+		}
+		name := procNames[flag]
+		if flag == unix.CLONE_NEWPID {
+			name = "pid" // the process's own, which its children share
+		}
+		join = append(join, Namespace{Type: flag, Path: fmt.Sprintf("/proc/%d/ns/%s", pid, name)})
+		flags &^= uintptr(flag)
+	}
+	return flags, join
+}

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestStartInJoinsNetworkNamespace: a child started with a network
@@ -60,4 +62,19 @@ func waitForNamespaceChange(t *testing.T, nsPath string) string {
 	}
 	t.Fatal("unshare did not enter a new network namespace")
 	return ""
+}
+
+func TestNamespacesOf(t *testing.T) {
+	rest, join := NamespacesOf(123, unix.CLONE_NEWNET|unix.CLONE_NEWNS|unix.CLONE_NEWPID)
+	if rest != unix.CLONE_NEWNS {
+		t.Errorf("rest = %#x, want only CLONE_NEWNS (a mount namespace cannot be joined)", rest)
+	}
+	got := map[int]string{}
+	for _, ns := range join {
+		got[ns.Type] = ns.Path
+	}
+	want := map[int]string{unix.CLONE_NEWNET: "/proc/123/ns/net", unix.CLONE_NEWPID: "/proc/123/ns/pid"}
+	if len(got) != len(want) || got[unix.CLONE_NEWNET] != want[unix.CLONE_NEWNET] || got[unix.CLONE_NEWPID] != want[unix.CLONE_NEWPID] {
+		t.Errorf("join = %v, want %v", got, want)
+	}
 }
