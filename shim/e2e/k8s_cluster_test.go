@@ -58,7 +58,7 @@ func k8sBinDir(repo string) string {
 }
 
 // needK8s skips t unless E2E_K8S is set (make test-k8s sets it): the
-// cluster takes a minute to start and its build about ten. With it set, a
+// cluster takes a minute to start and its build half an hour. With it set, a
 // missing binary is a failure.
 func needK8s(t *testing.T) string {
 	t.Helper()
