@@ -33,61 +33,16 @@ alive() {
 	[[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
 }
 
-# The config uses version 2, the newest that 1.6 reads; 2.x migrates it on
+# The config (hack/containerdconfig, shared with the e2e suite and the
+# benchmark) is version 2, the newest that 1.6 reads; 2.x migrates it on
 # load. Plugins this rig does not need are disabled, so start is fast and
-# nothing reaches outside DIR: CRI (networking, sandbox images), NRI (a
-# fixed socket under /var/run/nri that parallel daemons would fight over),
-# snapshotters that need kernel features or devices this sandbox lacks, and
-# the opt plugin (it would create /opt/containerd). Names are listed for 1.6
-# and 2.x; unknown names are ignored.
+# nothing reaches outside DIR: CRI, NRI (a fixed socket under /var/run/nri
+# that parallel daemons would fight over), snapshotters that need kernel
+# features or devices this sandbox lacks, and the opt plugin (it would
+# create /opt/containerd). 2.x's transfer service unpacks linux and wasi/wasm.
 write_config() {
 	local dir=$1
-	cat >"$dir/config.toml" <<EOF
-version = 2
-root = "$dir/root"
-state = "$dir/state"
-disabled_plugins = [
-  "io.containerd.grpc.v1.cri",
-  "io.containerd.cri.v1.images",
-  "io.containerd.cri.v1.runtime",
-  "io.containerd.podsandbox.controller.v1.podsandbox",
-  "io.containerd.nri.v1.nri",
-  "io.containerd.internal.v1.opt",
-  "io.containerd.tracing.processor.v1.otlp",
-  "io.containerd.internal.v1.tracing",
-  "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.snapshotter.v1.blockfile",
-  "io.containerd.snapshotter.v1.erofs",
-  "io.containerd.differ.v1.erofs",
-]
-
-[grpc]
-  address = "$dir/containerd.sock"
-
-[ttrpc]
-  address = "$dir/containerd.sock.ttrpc"
-
-[debug]
-  level = "${CONTAINERD_LOG_LEVEL:-info}"
-
-# 2.x's transfer service (the default path of \`ctr images import\` and pull)
-# unpacks only the platforms listed here; the default is the host's alone,
-# which makes importing a wasi/wasm image fail with "no unpack platforms
-# defined". Listing one replaces the default, so the host comes first. The
-# differ is named because the walking differ declares only linux platforms.
-# 1.6 has no transfer service and ignores this section.
-[[plugins."io.containerd.transfer.v1.local".unpack_config]]
-  platform = "linux"
-  snapshotter = "overlayfs"
-  differ = "walking"
-[[plugins."io.containerd.transfer.v1.local".unpack_config]]
-  platform = "wasi/wasm"
-  snapshotter = "overlayfs"
-  differ = "walking"
-EOF
+	go -C "$ROOT" run ./hack/containerd-config -dir "$dir" -log-level "${CONTAINERD_LOG_LEVEL:-info}" >"$dir/config.toml"
 }
 
 start() {

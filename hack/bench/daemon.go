@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/hack/containerdconfig"
 )
 
 // daemon is the harness's private containerd: root, state, sockets, log and
@@ -21,47 +23,6 @@ type daemon struct {
 	cmd                    *exec.Cmd
 	log                    *os.File
 }
-
-const daemonConfig = `version = 2
-root = "%[1]s/root"
-state = "%[1]s/state"
-# Only what ctr and the Go client need: no CRI, NRI (a shared socket), opt,
-# tracing, or snapshotters this sandbox cannot run. overlayfs stays.
-disabled_plugins = [
-  "io.containerd.grpc.v1.cri",
-  "io.containerd.cri.v1.images",
-  "io.containerd.cri.v1.runtime",
-  "io.containerd.podsandbox.controller.v1.podsandbox",
-  "io.containerd.nri.v1.nri",
-  "io.containerd.internal.v1.opt",
-  "io.containerd.tracing.processor.v1.otlp",
-  "io.containerd.internal.v1.tracing",
-  "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.snapshotter.v1.blockfile",
-  "io.containerd.snapshotter.v1.erofs",
-  "io.containerd.differ.v1.erofs",
-]
-
-[grpc]
-  address = "%[1]s/containerd.sock"
-
-[ttrpc]
-  address = "%[1]s/containerd.sock.ttrpc"
-
-# The import unpacks the host platform (the native image, run by runc) and
-# wasi/wasm (the modules, run by the shim).
-[[plugins."io.containerd.transfer.v1.local".unpack_config]]
-  platform = "linux"
-  snapshotter = "overlayfs"
-  differ = "walking"
-[[plugins."io.containerd.transfer.v1.local".unpack_config]]
-  platform = "wasi/wasm"
-  snapshotter = "overlayfs"
-  differ = "walking"
-`
 
 // startDaemon runs bin/containerd-VERSION/containerd in a new directory
 // under /tmp (short: unix socket paths hold 107 bytes). PATH puts
@@ -74,7 +35,10 @@ func startDaemon(repo, version string, shimDirs []string) (*daemon, error) {
 		return nil, err
 	}
 	d := &daemon{dir: dir, address: filepath.Join(dir, "containerd.sock"), cacheDir: filepath.Join(dir, "wasm-cache")}
-	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(fmt.Sprintf(daemonConfig, dir)), 0o644); err != nil {
+	// The import unpacks the host platform (the native image, run by
+	// runc) and wasi/wasm (the modules, run by the shim).
+	cfg := containerdconfig.Plain(containerdconfig.Daemon{Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state"), Address: d.address})
+	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o644); err != nil {
 		return d, err
 	}
 	if d.log, err = os.Create(filepath.Join(dir, "containerd.log")); err != nil {

@@ -15,6 +15,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/hack/containerdconfig"
 )
 
 const (
@@ -148,25 +150,10 @@ func (cd *criDaemon) writeConfig(d *daemon) error {
 	if err := os.WriteFile(filepath.Join(cd.cniConfDir, "10-bridge.conflist"), []byte(bridge), 0o644); err != nil {
 		return err
 	}
-	common := fmt.Sprintf(`root = %q
-state = %q
-disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.internal.v1.tracing", "io.containerd.tracing.processor.v1.otlp", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.blockfile", "io.containerd.snapshotter.v1.erofs", "io.containerd.differ.v1.erofs"]
-
-[grpc]
-  address = %q
-
-[ttrpc]
-  address = %q
-
-[debug]
-  level = "debug"
-`, d.root, d.state, d.address, d.address+".ttrpc")
+	common := containerdconfig.Header(d.configDaemon(), containerdconfig.OffHostPlugins)
 	var cfg string
 	if strings.HasPrefix(d.version, "1.") {
 		cfg = "version = 2\n" + common + fmt.Sprintf(`
-[plugins."io.containerd.internal.v1.opt"]
-  path = %q
-
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = %q
   restrict_oom_score_adj = true
@@ -182,12 +169,9 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.internal.v1.traci
     runtime_type = "io.containerd.runc.v2"
   [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.%s]
     runtime_type = %q
-`, filepath.Join(d.dir, "opt"), pauseImage, cniBinDir, cd.cniConfDir, criHandler, runtimeName)
+`, pauseImage, cniBinDir, cd.cniConfDir, criHandler, runtimeName)
 	} else {
 		cfg = "version = 3\n" + common + fmt.Sprintf(`
-[plugins."io.containerd.internal.v1.opt"]
-  path = %q
-
 [plugins."io.containerd.cri.v1.images".pinned_images]
   sandbox = %q
 
@@ -204,7 +188,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.internal.v1.traci
   disable_tcp_service = true
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
-`, filepath.Join(d.dir, "opt"), pauseImage, cniBinDir, cd.cniConfDir, criHandler, runtimeName)
+`, pauseImage, cniBinDir, cd.cniConfDir, criHandler, runtimeName)
 	}
 	return os.WriteFile(d.configPath(), []byte(cfg), 0o644)
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/hack/containerdconfig"
 )
 
 // daemon is one private containerd: its own root, state, socket and log
@@ -42,24 +44,11 @@ type daemon struct {
 	stopErr  error
 }
 
-// disabledPlugins keeps the daemon small and off shared host paths: CRI
-// (its 1.x name and the 2.x split), and NRI, whose socket is global.
-// Names a version does not know are ignored by it.
-var disabledPlugins = []string{
-	"io.containerd.grpc.v1.cri",
-	"io.containerd.cri.v1.images",
-	"io.containerd.cri.v1.runtime",
-	"io.containerd.podsandbox.controller.v1.podsandbox",
-	"io.containerd.nri.v1.nri",
-	"io.containerd.internal.v1.tracing",
-	"io.containerd.tracing.processor.v1.otlp",
-	"io.containerd.snapshotter.v1.btrfs",
-	"io.containerd.snapshotter.v1.zfs",
-	"io.containerd.snapshotter.v1.aufs",
-	"io.containerd.snapshotter.v1.devmapper",
-	"io.containerd.snapshotter.v1.blockfile",
-	"io.containerd.snapshotter.v1.erofs",
-	"io.containerd.differ.v1.erofs",
+// configDaemon is where the daemon keeps its files, for
+// hack/containerdconfig: debug logs, which failing tests print, and the
+// opt plugin kept in the daemon's folder.
+func (d *daemon) configDaemon() containerdconfig.Daemon {
+	return containerdconfig.Daemon{Root: d.root, State: d.state, Address: d.address, Opt: filepath.Join(d.dir, "opt"), LogLevel: "debug"}
 }
 
 func startDaemon(repo, version string) (*daemon, error) {
@@ -103,43 +92,7 @@ func startDaemonWith(repo, version string, config func(*daemon) error, prepare f
 func (d *daemon) configPath() string { return filepath.Join(d.dir, "config.toml") }
 
 func (d *daemon) writeConfig() error {
-	quoted := make([]string, len(disabledPlugins))
-	for i, p := range disabledPlugins {
-		quoted[i] = fmt.Sprintf("%q", p)
-	}
-	// Version 2 is the one format that 1.6 reads and 2.x migrates. The opt
-	// plugin would otherwise install into /opt/containerd on the host.
-	cfg := fmt.Sprintf(`version = 2
-root = %q
-state = %q
-disabled_plugins = [%s]
-
-[grpc]
-  address = %q
-
-[ttrpc]
-  address = %q
-
-[debug]
-  level = "debug"
-
-[plugins."io.containerd.internal.v1.opt"]
-  path = %q
-
-# 2.x's transfer service (ctr images import) unpacks only the platforms
-# listed here, by default the host's alone; listing one replaces the default.
-# The walking differ is named because it declares only linux platforms.
-# 1.6 has no transfer service and ignores the section.
-[[plugins."io.containerd.transfer.v1.local".unpack_config]]
-  platform = "linux"
-  snapshotter = "overlayfs"
-  differ = "walking"
-[[plugins."io.containerd.transfer.v1.local".unpack_config]]
-  platform = "wasi/wasm"
-  snapshotter = "overlayfs"
-  differ = "walking"
-`, d.root, d.state, strings.Join(quoted, ", "), d.address, d.address+".ttrpc", filepath.Join(d.dir, "opt"))
-	return os.WriteFile(d.configPath(), []byte(cfg), 0o644)
+	return os.WriteFile(d.configPath(), []byte(containerdconfig.Plain(d.configDaemon())), 0o644)
 }
 
 func (d *daemon) spawn(repo string) error {
