@@ -46,13 +46,25 @@ func newContainer(t *testing.T, c *client.Client, ctx context.Context, id string
 	if err != nil {
 		t.Fatalf("get image: %v", err)
 	}
-	// ctr import unpacks already; this keeps the Go path independent of it.
+	unpack(t, ctx, img)
+	return containerOf(t, c, ctx, img, id, append([]oci.SpecOpts{oci.WithImageConfig(img), oci.WithProcessArgs(args...)}, opts...))
+}
+
+// unpack unpacks img unless it is: ctr import unpacks already, and this
+// keeps the Go path independent of it.
+func unpack(t *testing.T, ctx context.Context, img client.Image) {
+	t.Helper()
 	if ok, _ := img.IsUnpacked(ctx, ""); !ok {
 		if err := img.Unpack(ctx, ""); err != nil {
-			t.Fatalf("unpack %s: %v", testdataImage, err)
+			t.Fatalf("unpack %s: %v", img.Name(), err)
 		}
 	}
-	specOpts := append([]oci.SpecOpts{oci.WithImageConfig(img), oci.WithProcessArgs(args...)}, opts...)
+}
+
+// containerOf creates a container of img in our runtime, with a snapshot
+// of its own and the spec specOpts make, and deletes both when t ends.
+func containerOf(t *testing.T, c *client.Client, ctx context.Context, img client.Image, id string, specOpts []oci.SpecOpts) client.Container {
+	t.Helper()
 	ctr, err := c.NewContainer(ctx, id,
 		client.WithImage(img),
 		client.WithNewSnapshot(id+"-snapshot", img),

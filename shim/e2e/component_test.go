@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"testing"
 	"time"
 )
@@ -164,22 +163,7 @@ func TestComponentSignals(t *testing.T) {
 // code from the suite's compile cache, and the shim logs it.
 func TestComponentCache(t *testing.T) {
 	needComponents(t)
-	var ids []string
-	for i := 0; i < 2; i++ {
-		id := containerID(t)
-		if _, errOut, exit := runCtr(t, componentRunArgs(id, nil, componentDemo, "args")...); exit != 0 {
-			t.Fatalf("run %d: %s", i, errOut)
-		}
-		ids = append(ids, id)
-	}
-	log, err := os.ReadFile(suite.daemon.logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hit := regexp.MustCompile(`ready: cache hit .*id=` + regexp.QuoteMeta(ids[1]) + `\b`)
-	if !hit.Match(log) {
-		t.Errorf("no cache hit logged for the second run (%s)", ids[1])
-	}
+	expectSecondRunHits(t, func(id string) []string { return componentRunArgs(id, nil, componentDemo, "args") })
 }
 
 // TestComponentBesideModule: a component and a core module (the same

@@ -8,14 +8,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
-	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
-	"github.com/containerd/errdefs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -335,26 +332,7 @@ func newImageContainerSpec(t *testing.T, c *client.Client, ctx context.Context, 
 	if !ownSpec {
 		opts = append([]oci.SpecOpts{oci.WithImageConfig(img)}, opts...)
 	}
-	ctr, err := c.NewContainer(ctx, id,
-		client.WithImage(img),
-		client.WithNewSnapshot(id+"-snapshot", img),
-		client.WithRuntime(runtimeName, nil),
-		client.WithNewSpec(opts...),
-	)
-	if err != nil {
-		t.Fatalf("new container %s: %v", id, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), suite.daemon.ns), time.Minute)
-		defer cancel()
-		if task, err := ctr.Task(ctx, nil); err == nil {
-			task.Delete(ctx, client.WithProcessKill)
-		}
-		if err := ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
-			t.Logf("delete container %s: %v", id, err)
-		}
-	})
-	return ctr
+	return containerOf(t, c, ctx, img, id, opts)
 }
 
 // runImageGo creates a container of ref and runs one task of it.

@@ -6,12 +6,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
-	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -32,32 +29,8 @@ func newNativeContainer(t *testing.T, c *client.Client, ctx context.Context, id 
 		t.Fatalf("get image %s: %v", nativeImage, err)
 	}
 	img := client.NewImageWithPlatform(c, i, platforms.Only(platforms.MustParse(nativePlatform)))
-	if ok, _ := img.IsUnpacked(ctx, ""); !ok {
-		if err := img.Unpack(ctx, ""); err != nil {
-			t.Fatalf("unpack %s: %v", nativeImage, err)
-		}
-	}
-	specOpts := append([]oci.SpecOpts{oci.WithImageConfig(img), oci.WithProcessArgs(args...)}, opts...)
-	ctr, err := c.NewContainer(ctx, id,
-		client.WithImage(img),
-		client.WithNewSnapshot(id+"-snapshot", img),
-		client.WithRuntime(runtimeName, nil),
-		client.WithNewSpec(specOpts...),
-	)
-	if err != nil {
-		t.Fatalf("new container %s: %v", id, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), suite.daemon.ns), time.Minute)
-		defer cancel()
-		if task, err := ctr.Task(ctx, nil); err == nil {
-			task.Delete(ctx, client.WithProcessKill)
-		}
-		if err := ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
-			t.Logf("delete container %s: %v", id, err)
-		}
-	})
-	return ctr
+	unpack(t, ctx, img)
+	return containerOf(t, c, ctx, img, id, append([]oci.SpecOpts{oci.WithImageConfig(img), oci.WithProcessArgs(args...)}, opts...))
 }
 
 // runNative runs args in a native container to its end and returns its
