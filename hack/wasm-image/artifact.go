@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -48,17 +47,13 @@ func buildWasmLayers(spec Spec) (v1.Image, error) {
 	if layerType == "" {
 		layerType = LayerTypeComponent
 	}
+	titles, err := destinations(spec.Files)
+	if err != nil {
+		return nil, err
+	}
 	var adds []mutate.Addendum
-	seen := map[string]string{}
-	for _, f := range spec.Files {
-		title := strings.TrimPrefix(path.Clean("/"+f.Dest), "/")
-		if title == "" {
-			return nil, fmt.Errorf("%s: destination %q is the root directory", f.Src, f.Dest)
-		}
-		if prev, ok := seen[title]; ok {
-			return nil, fmt.Errorf("%s and %s both go to /%s", prev, f.Src, title)
-		}
-		seen[title] = f.Src
+	for i, f := range spec.Files {
+		title := titles[i]
 		data, err := os.ReadFile(f.Src)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", f.Src, err)
@@ -75,7 +70,7 @@ func buildWasmLayers(spec Spec) (v1.Image, error) {
 	}
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	img, err := mutate.Append(img, adds...)
+	img, err = mutate.Append(img, adds...)
 	if err != nil {
 		return nil, fmt.Errorf("append layers: %w", err)
 	}

@@ -118,18 +118,15 @@ func buildPlain(spec Spec) (v1.Image, error) {
 // owned by root, with fixed times and modes, so it is byte-for-byte
 // reproducible whatever the host files' metadata.
 func layerTar(files []File) ([]byte, error) {
+	dests, err := destinations(files)
+	if err != nil {
+		return nil, err
+	}
 	byDest := map[string]string{}
 	dirs := map[string]bool{}
-	for _, f := range files {
-		dest := strings.TrimPrefix(path.Clean("/"+f.Dest), "/")
-		if dest == "" {
-			return nil, fmt.Errorf("%s: destination %q is the root directory", f.Src, f.Dest)
-		}
-		if prev, ok := byDest[dest]; ok {
-			return nil, fmt.Errorf("%s and %s both go to /%s", prev, f.Src, dest)
-		}
-		byDest[dest] = f.Src
-		for d := path.Dir(dest); d != "."; d = path.Dir(d) {
+	for i, f := range files {
+		byDest[dests[i]] = f.Src
+		for d := path.Dir(dests[i]); d != "."; d = path.Dir(d) {
 			dirs[d] = true
 		}
 	}
@@ -152,6 +149,25 @@ func layerTar(files []File) ([]byte, error) {
 		return nil, fmt.Errorf("close tar: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// destinations are the files' paths in the image, cleaned and without the
+// leading slash; the root and a path given twice are refused.
+func destinations(files []File) ([]string, error) {
+	dests := make([]string, len(files))
+	from := map[string]string{}
+	for i, f := range files {
+		dest := strings.TrimPrefix(path.Clean("/"+f.Dest), "/")
+		if dest == "" {
+			return nil, fmt.Errorf("%s: destination %q is the root directory", f.Src, f.Dest)
+		}
+		if prev, ok := from[dest]; ok {
+			return nil, fmt.Errorf("%s and %s both go to /%s", prev, f.Src, dest)
+		}
+		from[dest] = f.Src
+		dests[i] = dest
+	}
+	return dests, nil
 }
 
 func addFile(tw *tar.Writer, name, src string) error {

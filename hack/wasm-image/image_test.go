@@ -232,19 +232,7 @@ func TestPlatformFlag(t *testing.T) {
 	in := writeInputs(t)
 	file := buildTar(t, t.TempDir(), "linux.tar", "-ref", "localhost/wasm/app:latest",
 		"-platform", "linux/amd64", filepath.Join(in, "app.wasm"))
-	idx, err := readLayout(t, file).ImageIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := idx.Image(im.Manifests[0].Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := img.ConfigFile()
+	cfg, err := imageOfTar(t, file).ConfigFile()
 	if err != nil {
 		t.Fatal(err)
 	}
