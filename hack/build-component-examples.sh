@@ -32,19 +32,8 @@ cd "$ROOT"
 
 log() { echo "build-component-examples: $*" >&2; }
 
-# need PACKAGES... installs the Debian packages that are not installed yet.
-need() {
-	local missing=() p
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-	done
-	((${#missing[@]} == 0)) && return 0
-	[[ $(id -u) == 0 ]] || { log "missing Debian packages: ${missing[*]} (run as root to install them)"; exit 1; }
-	log "installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-cache show "${missing[@]}" >/dev/null 2>&1 || apt-get update -q >/dev/null
-	apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null >/dev/null
-}
+# shellcheck source=need-debian.sh
+source "$ROOT/hack/need-debian.sh"
 
 for tool in node npm; do
 	command -v "$tool" >/dev/null || { log "$tool is missing: install Node.js (20 or later) and npm"; exit 1; }
