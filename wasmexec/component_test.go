@@ -1,7 +1,6 @@
 package wasmexec
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -46,17 +45,7 @@ func TestComponentExitStatus(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			prog, err := Prepare(Config{ModulePath: writeWat(t, componentWat(tc.body)), Args: []string{"c.wasm"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var stderr bytes.Buffer
-			if got := prog.Run(&stderr); got != tc.want {
-				t.Fatalf("status = %d, want %d (stderr %q)", got, tc.want, stderr.String())
-			}
-			if tc.wantStderr == "" && stderr.Len() > 0 || !strings.HasPrefix(stderr.String(), tc.wantStderr) {
-				t.Fatalf("stderr = %q, want prefix %q", stderr.String(), tc.wantStderr)
-			}
+			checkRun(t, Config{ModulePath: writeWat(t, componentWat(tc.body)), Args: []string{"c.wasm"}}, tc.want, tc.wantStderr)
 		})
 	}
 }

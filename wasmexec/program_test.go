@@ -11,6 +11,23 @@ import (
 	"github.com/bytecodealliance/wasmtime-go/v39"
 )
 
+// checkRun prepares and runs cfg and checks its exit status and that its
+// stderr starts with wantStderr (is empty when wantStderr is).
+func checkRun(t *testing.T, cfg Config, want int, wantStderr string) {
+	t.Helper()
+	prog, err := Prepare(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	if got := prog.Run(&stderr); got != want {
+		t.Fatalf("status = %d, want %d (stderr %q)", got, want, stderr.String())
+	}
+	if wantStderr == "" && stderr.Len() > 0 || !strings.HasPrefix(stderr.String(), wantStderr) {
+		t.Fatalf("stderr = %q, want prefix %q", stderr.String(), wantStderr)
+	}
+}
+
 // writeWat compiles WAT text to a module file in a temp dir.
 func writeWat(t *testing.T, wat string) string {
 	t.Helper()
@@ -51,17 +68,7 @@ func TestRunExitStatus(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			prog, err := Prepare(Config{ModulePath: writeWat(t, tc.wat), Args: []string{"m.wasm"}, Entrypoint: tc.entry})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var stderr bytes.Buffer
-			if got := prog.Run(&stderr); got != tc.want {
-				t.Fatalf("status = %d, want %d (stderr %q)", got, tc.want, stderr.String())
-			}
-			if tc.wantStderr == "" && stderr.Len() > 0 || !strings.HasPrefix(stderr.String(), tc.wantStderr) {
-				t.Fatalf("stderr = %q, want prefix %q", stderr.String(), tc.wantStderr)
-			}
+			checkRun(t, Config{ModulePath: writeWat(t, tc.wat), Args: []string{"m.wasm"}, Entrypoint: tc.entry}, tc.want, tc.wantStderr)
 		})
 	}
 }
