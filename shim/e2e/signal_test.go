@@ -16,8 +16,10 @@ import (
 
 // killLatency is how long a spinning module may take to exit after
 // SIGTERM: the shim interrupts wasm (epoch) instead of waiting for a
-// host call that a busy loop never makes.
-const killLatency = time.Second
+// host call that a busy loop never makes. It takes milliseconds; the
+// bound is loose so that a loaded CI machine cannot fail it, and still
+// far below the minute a module that is never interrupted would hit.
+const killLatency = 5 * time.Second
 
 var spinners = []struct {
 	name string
