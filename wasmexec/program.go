@@ -97,6 +97,14 @@ func readModule(path string) ([]byte, binaryKind, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("read module: %w", err)
 	}
+	// A .wat file is the text format, which users write by hand and expect
+	// to run as runwasi runs it. It is translated here rather than by the
+	// engine so that the cache keys and the header check see the binary.
+	if strings.HasSuffix(path, ".wat") && !bytes.HasPrefix(wasm, wasmMagic) {
+		if wasm, err = wasmtime.Wat2Wasm(string(wasm)); err != nil {
+			return nil, 0, fmt.Errorf("%s: WebAssembly text format: %w", path, err)
+		}
+	}
 	kind, err := checkHeader(wasm)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", path, err)

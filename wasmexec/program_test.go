@@ -102,6 +102,8 @@ func TestPrepareRefusesBadModules(t *testing.T) {
 		{name: "truncated module", module: func(t *testing.T) string { return writeBytes(t, []byte("\x00asm\x01\x00\x00\x00\x01\x05")) }, wantMsg: "compile"},
 		{name: "no _start", module: func(t *testing.T) string { return writeWat(t, `(module (func (export "main")))`) }, wantErr: ErrNoEntrypoint},
 		{name: "_start is not a function", module: func(t *testing.T) string { return writeWat(t, `(module (memory (export "_start") 1))`) }, wantErr: ErrNoEntrypoint},
+		{name: "text format with a syntax error", module: func(t *testing.T) string { return writeText(t, "m.wat", `(module (func (export "_start")`) }, wantMsg: "WebAssembly text format"},
+		{name: "text format under a .wasm name", module: func(t *testing.T) string { return writeText(t, "m.wasm", `(module (func (export "_start")))`) }, wantErr: ErrNotWasm},
 		{name: "unknown import", module: func(t *testing.T) string {
 			return writeWat(t, `(module (import "wasi_snapshot_preview1" "not_a_real_function" (func)) (func (export "_start")))`)
 		}, wantMsg: "not_a_real_function"},
@@ -120,6 +122,21 @@ func TestPrepareRefusesBadModules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writeText writes a module's text as the file name in a temp dir.
+func writeText(t *testing.T, name, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestTextFormatModuleRuns(t *testing.T) {
+	path := writeText(t, "exit.wat", `(module `+procExit+` (func (export "_start") (call $exit (i32.const 6))))`)
+	checkRun(t, Config{ModulePath: path, Args: []string{"exit.wat"}}, 6, "")
 }
 
 func TestPreopenOfMissingDirectoryFails(t *testing.T) {
