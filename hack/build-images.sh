@@ -4,7 +4,8 @@
 #   hello.tar      localhost/wasm/hello:latest      entrypoint /hello.wasm
 #   wasi-demo.tar  localhost/wasm/wasi-demo:latest  entrypoint /wasi-demo.wasm
 #   testdata.tar   localhost/wasm/testdata:latest   entrypoint /hello.wasm; every
-#                  module and fixture at /<name>.wasm, /notwasm.txt, /data/hello.txt
+#                  module and fixture at /<name>.wasm, /notwasm.txt, /data/hello.txt,
+#                  and /exit3.wat, a fixture's text (a module in the text format)
 #   pause.tar      localhost/wasm/pause:latest      linux/amd64, entrypoint /pause: the
 #                  Pod sandbox image for CRI (import into the k8s.io namespace)
 #   hello-linux.tar localhost/wasm/hello-linux:latest linux/amd64, entrypoint /hello.wasm:
@@ -42,7 +43,8 @@ go build -o "$tool/wasm-image" ./hack/wasm-image
 
 printf 'hello from the image\n' >"$tool/hello.txt"
 "$tool/wasm-image" -o "$OUT/testdata.tar" -ref localhost/wasm/testdata:latest \
-	-entrypoint /hello.wasm "$EX"/*.wasm "$EX/notwasm.txt" "$tool/hello.txt:/data/hello.txt"
+	-entrypoint /hello.wasm "$EX"/*.wasm "$EX/notwasm.txt" "$tool/hello.txt:/data/hello.txt" \
+	examples/fixtures/exit3.wat
 
 mkdir -p "$OUT/wasm-layer"
 "$tool/wasm-image" -shape wasm -o "$OUT/wasm-layer/hello.tar" -ref localhost/wasm/hello-layer:latest \

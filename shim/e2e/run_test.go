@@ -90,6 +90,8 @@ func TestExitCodes(t *testing.T) {
 		{"demo-exit-0", []string{demoModule, "exit", "0"}, 0},
 		{"demo-exit-3", []string{demoModule, "exit", "3"}, 3},
 		{"exit3-wat", []string{"/exit3.wasm"}, 3},
+		// The same fixture as text: a .wat entrypoint is compiled as is.
+		{"exit3-wat-text", []string{"/exit3.wat"}, 3},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
