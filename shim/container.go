@@ -46,7 +46,7 @@ type container struct {
 
 // createContainer mounts the rootfs and spawns the init process, undoing
 // everything if any step fails.
-func createContainer(ctx context.Context, id, bundle string, mounts []*types.Mount, s stdio) (_ *container, retErr error) {
+func createContainer(ctx context.Context, id, bundle string, mounts []*types.Mount, s stdio, opts runtimeOptions) (_ *container, retErr error) {
 	spec, err := readBundleSpec(bundle)
 	if err != nil {
 		return nil, err
@@ -68,9 +68,12 @@ func createContainer(ctx context.Context, id, bundle string, mounts []*types.Mou
 	if kind, err := classifyEntrypoint(spec.Process, c.rootfs); err != nil {
 		return nil, err
 	} else if kind == entrypointNative {
+		if err := writeRuncBinary(bundle, opts.BinaryName); err != nil {
+			return nil, err
+		}
 		return c, c.createNative(ctx, s)
 	}
-	opts, err := childOptions(spec, spec.Process, c.rootfs)
+	childOpts, err := childOptions(spec, spec.Process, c.rootfs)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +85,7 @@ func createContainer(ctx context.Context, id, bundle string, mounts []*types.Mou
 			c.deleteCgroup(ctx)
 		}
 	}()
-	if c.init, err = c.spawn(ctx, "", opts, s); err != nil {
+	if c.init, err = c.spawn(ctx, "", childOpts, s); err != nil {
 		return nil, fmt.Errorf("create task %s: %w", id, err)
 	}
 	if err := os.WriteFile(filepath.Join(bundle, initPidFile), []byte(strconv.Itoa(c.init.pid)), 0o600); err != nil {

@@ -23,7 +23,7 @@ import (
 func runcRoot(bundle string) string { return filepath.Join(bundle, "runc") }
 
 func nativeRuntime(bundle string) (*native.Runtime, error) {
-	return native.New(native.Config{Binary: os.Getenv(native.BinaryEnv), Root: runcRoot(bundle)})
+	return native.New(native.Config{Binary: runcBinary(bundle), Root: runcRoot(bundle)})
 }
 
 // nativeRunner adapts a runc process to the runner that a process uses.

@@ -68,7 +68,11 @@ func (s *service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (*ta
 	if exists {
 		return nil, fmt.Errorf("task %s: %w", r.ID, errdefs.ErrAlreadyExists)
 	}
-	c, err := createContainer(ctx, r.ID, r.Bundle, r.Rootfs, stdio{r.Stdin, r.Stdout, r.Stderr, r.Terminal})
+	opts, err := parseRuntimeOptions(r.Options)
+	if err != nil {
+		return nil, fmt.Errorf("create task %s: %w", r.ID, err)
+	}
+	c, err := createContainer(ctx, r.ID, r.Bundle, r.Rootfs, stdio{r.Stdin, r.Stdout, r.Stderr, r.Terminal}, opts)
 	if err != nil {
 		return nil, err
 	}

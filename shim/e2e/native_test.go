@@ -3,10 +3,15 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
+	runtimeoptions "github.com/containerd/containerd/api/types/runtimeoptions/v1"
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/platforms"
@@ -172,4 +177,79 @@ func testNativeRunning(t *testing.T) {
 	}
 	deleteContainer(t, id)
 	expectNoLeftovers(t, before, id)
+}
+
+// TestRuntimeOptions: the runtime's options (ctr --runtime-config-path; a
+// CRI handler's options table reaches the shim the same way) name the runc
+// of native containers, and a setting the shim does not know fails the
+// create with its name and leaves nothing.
+func TestRuntimeOptions(t *testing.T) {
+	needDaemon(t)
+	runc, err := exec.LookPath("runc")
+	if err != nil {
+		t.Skip("no runc on PATH")
+	}
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls")
+	wrapper := filepath.Join(dir, "runc-wrapper")
+	writeTestFile(t, wrapper, 0o755, "#!/bin/sh\necho \"$@\" >>"+calls+"\nexec "+runc+" \"$@\"\n")
+	config := func(body string) string {
+		p := filepath.Join(t.TempDir(), "wasm.toml")
+		writeTestFile(t, p, 0o644, body)
+		return p
+	}
+	t.Run("binary-name", func(t *testing.T) {
+		id := containerID(t)
+		before := snapshotLeftovers(id)
+		a := []string{"run", "--rm", "--runtime", runtimeName, "--platform", nativePlatform, "--fifo-dir", suite.daemon.fifoDir,
+			"--runtime-config-path", config(fmt.Sprintf("BinaryName = %q\n", wrapper)), nativeImage, id, "/native", "echo", "hi"}
+		out, errOut, exit := runCtr(t, a...)
+		if exit != 0 || out != "hi\n" {
+			t.Fatalf("ctr run: exit %d, stdout %q, stderr %q", exit, out, errOut)
+		}
+		log := readFile(t, calls)
+		for _, cmd := range []string{"create", "start", "delete"} {
+			if !strings.Contains(log, " "+cmd+" ") {
+				t.Errorf("runc was not run as %s through the options' BinaryName; its calls:\n%s", cmd, log)
+			}
+		}
+		expectNoLeftovers(t, before, id)
+	})
+	t.Run("unknown-setting", func(t *testing.T) {
+		id := containerID(t)
+		before := snapshotLeftovers(id)
+		_, errOut, exit := runCtr(t, ctrRunArgs(id, []string{"--runtime-config-path", config("SystemdCgroup = true\n")}, helloModule)...)
+		if exit == 0 || !strings.Contains(errOut, "SystemdCgroup") {
+			t.Errorf("ctr run: exit %d, stderr %q: want a failed create naming the setting", exit, errOut)
+		}
+		expectNoLeftovers(t, before, id)
+	})
+	t.Run("missing-runc", func(t *testing.T) {
+		id := containerID(t)
+		c, ctx := newClient(t)
+		i, err := c.ImageService().Get(ctx, nativeImage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := client.NewImageWithPlatform(c, i, platforms.Only(platforms.MustParse(nativePlatform)))
+		unpack(t, ctx, img)
+		ctr, err := c.NewContainer(ctx, id, client.WithImage(img), client.WithNewSnapshot(id+"-snapshot", img),
+			client.WithRuntime(runtimeName, &runtimeoptions.Options{ConfigBody: []byte("BinaryName = '/no/such/runc'\n")}),
+			client.WithNewSpec(oci.WithImageConfig(img), oci.WithProcessArgs("/native", "echo", "hi")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ctr.Delete(ctx, client.WithSnapshotCleanup)
+		_, err = ctr.NewTask(ctx, goIO(nil, nil, nil))
+		if err == nil || !strings.Contains(err.Error(), "/no/such/runc") {
+			t.Errorf("new task: %v, want an error naming the runc binary", err)
+		}
+	})
+}
+
+func writeTestFile(t *testing.T, path string, mode os.FileMode, body string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), mode); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -43,7 +43,7 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	path, err := exec.LookPath(bin)
 	if err != nil {
-		return nil, fmt.Errorf("find runc for native containers (set %s to its path): %w", BinaryEnv, err)
+		return nil, fmt.Errorf("find runc for native containers (name it with BinaryName in the runtime's options, or %s): %w", BinaryEnv, err)
 	}
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("become the subreaper of native containers: %w", err)
