@@ -21,10 +21,13 @@ import (
 
 const (
 	// criHandler is the runtime handler that a RuntimeClass names.
-	criHandler   = "wasm"
-	pauseImage   = "localhost/wasm/pause:latest"
-	criNamespace = "k8s.io"
-	cniBinDir    = "/usr/lib/cni" // Debian's containernetworking-plugins
+	criHandler = "wasm"
+	// criOptionsHandler is the same runtime with options: BinaryName
+	// names a runc wrapper that records its calls in criDaemon.runcCalls.
+	criOptionsHandler = "wasm-runc-option"
+	pauseImage        = "localhost/wasm/pause:latest"
+	criNamespace      = "k8s.io"
+	cniBinDir         = "/usr/lib/cni" // Debian's containernetworking-plugins
 )
 
 // criDaemon is a private containerd with the CRI plugin on: the runtime
@@ -43,6 +46,9 @@ type criDaemon struct {
 	// bridge is the host's bridge of the CNI network, which the bridge
 	// plugin never removes; teardown does.
 	bridge string
+	// runcCalls is where the runc wrapper of criOptionsHandler writes
+	// the arguments of each call.
+	runcCalls string
 }
 
 // startCRIDaemon starts a CRI daemon for t, imports the pause and native
@@ -150,6 +156,10 @@ func (cd *criDaemon) writeConfig(d *daemon) error {
 	if err := os.WriteFile(filepath.Join(cd.cniConfDir, "10-bridge.conflist"), []byte(bridge), 0o644); err != nil {
 		return err
 	}
+	wrapper, options, err := cd.writeRuncWrapper(d.dir)
+	if err != nil {
+		return err
+	}
 	common := containerdconfig.Header(d.configDaemon(), containerdconfig.OffHostPlugins)
 	var cfg string
 	if strings.HasPrefix(d.version, "1.") {
@@ -169,7 +179,12 @@ func (cd *criDaemon) writeConfig(d *daemon) error {
     runtime_type = "io.containerd.runc.v2"
   [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.%s]
     runtime_type = %q
-`, pauseImage, cniBinDir, cd.cniConfDir, criHandler, runtimeName)
+  # 1.6 passes only the path of an options file.
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.%s]
+    runtime_type = %q
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.%s.options]
+      ConfigPath = %q
+`, pauseImage, cniBinDir, cd.cniConfDir, criHandler, runtimeName, criOptionsHandler, runtimeName, criOptionsHandler, options)
 	} else {
 		cfg = "version = 3\n" + common + fmt.Sprintf(`
 [plugins."io.containerd.cri.v1.images".pinned_images]
@@ -183,12 +198,37 @@ func (cd *criDaemon) writeConfig(d *daemon) error {
     conf_dir = %q
   [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.%s]
     runtime_type = %q
+  # 2.x passes the options table itself, as TOML.
+  [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.%s]
+    runtime_type = %q
+    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.%s.options]
+      BinaryName = %q
 
 [plugins."io.containerd.grpc.v1.cri"]
   disable_tcp_service = true
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
-`, pauseImage, cniBinDir, cd.cniConfDir, criHandler, runtimeName)
+`, pauseImage, cniBinDir, cd.cniConfDir, criHandler, runtimeName, criOptionsHandler, runtimeName, criOptionsHandler, wrapper)
 	}
 	return os.WriteFile(d.configPath(), []byte(cfg), 0o644)
+}
+
+// writeRuncWrapper writes, under dir, a runc wrapper that records its
+// arguments in cd.runcCalls and runs runc, and an options file naming it.
+func (cd *criDaemon) writeRuncWrapper(dir string) (wrapper, options string, err error) {
+	runc, err := exec.LookPath("runc")
+	if err != nil {
+		return "", "", fmt.Errorf("runc for the Pod sandboxes: %w", err)
+	}
+	cd.runcCalls = filepath.Join(dir, "runc-calls")
+	wrapper = filepath.Join(dir, "runc-wrapper")
+	script := fmt.Sprintf("#!/bin/sh\necho \"$@\" >>%s\nexec %s \"$@\"\n", cd.runcCalls, runc)
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		return "", "", err
+	}
+	options = filepath.Join(dir, "wasm-runc-option.toml")
+	if err := os.WriteFile(options, []byte(fmt.Sprintf("BinaryName = %q\n", wrapper)), 0o644); err != nil {
+		return "", "", err
+	}
+	return wrapper, options, nil
 }

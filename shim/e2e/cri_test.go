@@ -48,6 +48,12 @@ func (cd *criDaemon) runPod(t *testing.T, name string, hostNetwork bool) *pod {
 // (CONTAINER) or share the sandbox's (POD: shareProcessNamespace).
 func (cd *criDaemon) runPodPid(t *testing.T, name string, hostNetwork bool, pid runtimeapi.NamespaceMode) *pod {
 	t.Helper()
+	return cd.runPodOf(t, criHandler, name, hostNetwork, pid)
+}
+
+// runPodOf runs a Pod sandbox with the given runtime handler.
+func (cd *criDaemon) runPodOf(t *testing.T, handler, name string, hostNetwork bool, pid runtimeapi.NamespaceMode) *pod {
+	t.Helper()
 	network, hostname := runtimeapi.NamespaceMode_POD, name
 	if hostNetwork {
 		// The host's network comes with the host's UTS namespace, whose
@@ -66,7 +72,7 @@ func (cd *criDaemon) runPodPid(t *testing.T, name string, hostNetwork bool, pid 
 			},
 		},
 	}
-	resp, err := cd.runtime.RunPodSandbox(criCtx(t), &runtimeapi.RunPodSandboxRequest{Config: config, RuntimeHandler: criHandler})
+	resp, err := cd.runtime.RunPodSandbox(criCtx(t), &runtimeapi.RunPodSandboxRequest{Config: config, RuntimeHandler: handler})
 	if err != nil {
 		t.Fatalf("RunPodSandbox %s: %v", name, err)
 	}
@@ -311,6 +317,7 @@ func TestCRI(t *testing.T) {
 	t.Run("oom", func(t *testing.T) { testCRIOOM(t, cd) })
 	t.Run("pod-network", func(t *testing.T) { testCRIPodNetwork(t, cd) })
 	t.Run("scale", func(t *testing.T) { testCRIScale(t, cd) })
+	t.Run("runtime-options", func(t *testing.T) { testCRIRuntimeOptions(t, cd) })
 	cd.expectClean(t, before)
 }
 
