@@ -144,33 +144,45 @@ func runGoID(t *testing.T, id string, args []string, stdin io.Reader, stdout io.
 		closer = &stdinCloser{r: stdin, ready: make(chan struct{})}
 		in = closer
 	}
-	task, err := ctr.NewTask(ctx, goIO(in, stdout, &errBuf))
+	st := runToExit(t, ctx, ctr, goIO(in, stdout, &errBuf), func(task client.Task) {
+		if closer != nil {
+			closer.close = func() { _ = task.CloseIO(ctx, client.WithStdinCloser) }
+			close(closer.ready)
+		}
+	})
+	r := goResult{exit: st.ExitCode(), stdout: outBuf.String(), stderr: errBuf.String()}
+	t.Logf("go client %v -> exit %d\nstdout: %s\nstderr: %s", args, r.exit, clip(r.stdout), clip(r.stderr))
+	return r
+}
+
+// runToExit creates ctr's task with ioc, starts it, waits for its exit and
+// deletes it. created, if not nil, sees the task before it starts.
+func runToExit(t *testing.T, ctx context.Context, ctr client.Container, ioc cio.Creator, created func(client.Task)) client.ExitStatus {
+	t.Helper()
+	task, err := ctr.NewTask(ctx, ioc)
 	if err != nil {
-		t.Fatalf("new task %s %v: %v", id, args, err)
+		t.Fatalf("new task %s: %v", ctr.ID(), err)
 	}
-	if closer != nil {
-		closer.close = func() { _ = task.CloseIO(ctx, client.WithStdinCloser) }
-		close(closer.ready)
+	if created != nil {
+		created(task)
 	}
 	statusC, err := task.Wait(ctx)
 	if err != nil {
 		t.Fatalf("wait: %v", err)
 	}
 	if err := task.Start(ctx); err != nil {
-		t.Fatalf("start %v: %v", args, err)
+		t.Fatalf("start %s: %v", ctr.ID(), err)
 	}
 	var st client.ExitStatus
 	select {
 	case st = <-statusC:
 	case <-ctx.Done():
-		t.Fatalf("task %v did not exit: %v", args, ctx.Err())
+		t.Fatalf("task %s did not exit: %v", ctr.ID(), ctx.Err())
 	}
 	if _, err := task.Delete(ctx); err != nil {
 		t.Errorf("delete task: %v", err)
 	}
-	r := goResult{exit: st.ExitCode(), stdout: outBuf.String(), stderr: errBuf.String()}
-	t.Logf("go client %v -> exit %d\nstdout: %s\nstderr: %s", args, r.exit, clip(r.stdout), clip(r.stderr))
-	return r
+	return st
 }
 
 // stdinCloser calls CloseIO once its reader is exhausted, as ctr does.

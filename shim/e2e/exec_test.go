@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/cio"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -54,21 +56,7 @@ func TestExec(t *testing.T) {
 			t.Fatalf("start: %v", err)
 		}
 		var out bytes.Buffer
-		proc, err := task.Exec(ctx, "hello", &specs.Process{Args: []string{helloModule, "x"}, Cwd: "/"}, goIO(nil, &out, &out))
-		if err != nil {
-			t.Fatalf("exec: %v", err)
-		}
-		statusC, err := proc.Wait(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := proc.Start(ctx); err != nil {
-			t.Fatalf("exec start: %v", err)
-		}
-		st := <-statusC
-		if _, err := proc.Delete(ctx); err != nil {
-			t.Errorf("exec delete: %v", err)
-		}
+		st := runExec(t, ctx, task, "hello", &specs.Process{Args: []string{helloModule, "x"}, Cwd: "/"}, goIO(nil, &out, &out))
 		if st.ExitCode() != 0 || !hasLine(out.String(), "args: x") {
 			t.Errorf("exec: exit %d, output %q", st.ExitCode(), out.String())
 		}
@@ -79,4 +67,33 @@ func TestExec(t *testing.T) {
 			t.Errorf("delete: %v", err)
 		}
 	})
+}
+
+// startExec adds an exec to a running task and starts it; the channel
+// gets its exit.
+func startExec(t *testing.T, ctx context.Context, task client.Task, id string, spec *specs.Process, ioc cio.Creator) (client.Process, <-chan client.ExitStatus) {
+	t.Helper()
+	proc, err := task.Exec(ctx, id, spec, ioc)
+	if err != nil {
+		t.Fatalf("exec %s: %v", id, err)
+	}
+	statusC, err := proc.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.Start(ctx); err != nil {
+		t.Fatalf("exec start %s: %v", id, err)
+	}
+	return proc, statusC
+}
+
+// runExec runs an exec of a running task to its end and deletes it.
+func runExec(t *testing.T, ctx context.Context, task client.Task, id string, spec *specs.Process, ioc cio.Creator) client.ExitStatus {
+	t.Helper()
+	proc, statusC := startExec(t, ctx, task, id, spec, ioc)
+	st := <-statusC
+	if _, err := proc.Delete(ctx); err != nil {
+		t.Errorf("exec delete %s: %v", id, err)
+	}
+	return st
 }

@@ -191,17 +191,7 @@ func TestExecNamespaces(t *testing.T) {
 	if err := task.Start(ctx); err != nil {
 		t.Fatalf("start: %v", err)
 	}
-	proc, err := task.Exec(ctx, "spin", &specs.Process{Args: []string{"/busyloop.wasm"}, Cwd: "/"}, goIO(nil, nil, nil))
-	if err != nil {
-		t.Fatalf("exec: %v", err)
-	}
-	statusC, err := proc.Wait(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := proc.Start(ctx); err != nil {
-		t.Fatalf("exec start: %v", err)
-	}
+	proc, statusC := startExec(t, ctx, task, "spin", &specs.Process{Args: []string{"/busyloop.wasm"}, Cwd: "/"}, goIO(nil, nil, nil))
 	for _, name := range []string{"pid", "net", "ipc", "uts", "cgroup"} {
 		initNS, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", task.Pid(), name))
 		if err != nil {

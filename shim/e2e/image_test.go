@@ -346,26 +346,7 @@ func runImageGo(t *testing.T, c *client.Client, ctx context.Context, ref, id str
 func runTask(t *testing.T, ctx context.Context, ctr client.Container) goResult {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	task, err := ctr.NewTask(ctx, goIO(nil, &stdout, &stderr))
-	if err != nil {
-		t.Fatalf("new task %s: %v", ctr.ID(), err)
-	}
-	statusC, err := task.Wait(ctx)
-	if err != nil {
-		t.Fatalf("wait: %v", err)
-	}
-	if err := task.Start(ctx); err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	var st client.ExitStatus
-	select {
-	case st = <-statusC:
-	case <-ctx.Done():
-		t.Fatalf("task %s did not exit: %v", ctr.ID(), ctx.Err())
-	}
-	if _, err := task.Delete(ctx); err != nil {
-		t.Errorf("delete task: %v", err)
-	}
+	st := runToExit(t, ctx, ctr, goIO(nil, &stdout, &stderr), nil)
 	r := goResult{exit: st.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
 	t.Logf("task %s -> exit %d\nstdout: %s\nstderr: %s", ctr.ID(), r.exit, clip(r.stdout), clip(r.stderr))
 	return r

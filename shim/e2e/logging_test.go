@@ -126,28 +126,7 @@ func expectShimDebugLine(t *testing.T, from int64, msg, id string) {
 func runWithIO(t *testing.T, id string, args []string, ioc cio.Creator, opts ...oci.SpecOpts) client.ExitStatus {
 	t.Helper()
 	c, ctx := newClient(t)
-	ctr := newContainer(t, c, ctx, id, args, opts...)
-	task, err := ctr.NewTask(ctx, ioc)
-	if err != nil {
-		t.Fatalf("new task: %v", err)
-	}
-	statusC, err := task.Wait(ctx)
-	if err != nil {
-		t.Fatalf("wait: %v", err)
-	}
-	if err := task.Start(ctx); err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	var st client.ExitStatus
-	select {
-	case st = <-statusC:
-	case <-ctx.Done():
-		t.Fatalf("task did not exit: %v", ctx.Err())
-	}
-	if _, err := task.Delete(ctx); err != nil {
-		t.Errorf("delete task: %v", err)
-	}
-	return st
+	return runToExit(t, ctx, newContainer(t, c, ctx, id, args, opts...), ioc, nil)
 }
 
 // TestBinaryLogURI: a binary:// stdio URI starts the logging binary with
@@ -216,21 +195,7 @@ func TestBinaryLogURI(t *testing.T) {
 		if err := task.Start(ctx); err != nil {
 			t.Fatalf("start: %v", err)
 		}
-		proc, err := task.Exec(ctx, "logged", &specs.Process{Args: []string{helloModule, "x"}, Cwd: "/"}, cio.BinaryIO(bin, f.args(id)))
-		if err != nil {
-			t.Fatalf("exec: %v", err)
-		}
-		statusC, err := proc.Wait(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := proc.Start(ctx); err != nil {
-			t.Fatalf("exec start: %v", err)
-		}
-		st := <-statusC
-		if _, err := proc.Delete(ctx); err != nil {
-			t.Errorf("exec delete: %v", err)
-		}
+		st := runExec(t, ctx, task, "logged", &specs.Process{Args: []string{helloModule, "x"}, Cwd: "/"}, cio.BinaryIO(bin, f.args(id)))
 		if out := readFile(t, f.out); st.ExitCode() != 0 || !hasLine(out, "args: x") {
 			t.Errorf("exec: exit %d, the logger's stdout %q", st.ExitCode(), out)
 		}

@@ -45,21 +45,7 @@ func runNative(t *testing.T, id string, args []string, opts ...oci.SpecOpts) goR
 	c, ctx := newClient(t)
 	ctr := newNativeContainer(t, c, ctx, id, args, opts...)
 	var out, errOut bytes.Buffer
-	task, err := ctr.NewTask(ctx, goIO(nil, &out, &errOut))
-	if err != nil {
-		t.Fatalf("new task %v: %v", args, err)
-	}
-	statusC, err := task.Wait(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := task.Start(ctx); err != nil {
-		t.Fatalf("start %v: %v", args, err)
-	}
-	st := <-statusC
-	if _, err := task.Delete(ctx); err != nil {
-		t.Errorf("delete task: %v", err)
-	}
+	st := runToExit(t, ctx, ctr, goIO(nil, &out, &errOut), nil)
 	return goResult{exit: st.ExitCode(), stdout: out.String(), stderr: errOut.String()}
 }
 
@@ -136,22 +122,8 @@ func testNativeRunning(t *testing.T) {
 	}
 	// Separate buffers: the client copies stdout and stderr concurrently.
 	var out, errOut bytes.Buffer
-	proc, err := task.Exec(ctx, "echo", &specs.Process{Args: []string{"/native", "echo", "from exec"}, Cwd: "/", Env: []string{"PATH=/"}}, goIO(nil, &out, &errOut))
-	if err != nil {
-		t.Fatalf("exec: %v", err)
-	}
-	execC, err := proc.Wait(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := proc.Start(ctx); err != nil {
-		t.Fatalf("exec start: %v", err)
-	}
-	st := <-execC
-	// Delete waits for the client's copy of the output.
-	if _, err := proc.Delete(ctx); err != nil {
-		t.Errorf("exec delete: %v", err)
-	}
+	// runExec's delete waits for the client's copy of the output.
+	st := runExec(t, ctx, task, "echo", &specs.Process{Args: []string{"/native", "echo", "from exec"}, Cwd: "/", Env: []string{"PATH=/"}}, goIO(nil, &out, &errOut))
 	if st.ExitCode() != 0 || out.String() != "from exec\n" || errOut.String() != "stderr: from exec\n" {
 		t.Errorf("exec: exit %d, stdout %q, stderr %q", st.ExitCode(), out.String(), errOut.String())
 	}
