@@ -23,7 +23,7 @@ const (
 	// criHandler is the runtime handler that a RuntimeClass names.
 	criHandler = "wasm"
 	// criOptionsHandler is the same runtime with options: BinaryName
-	// names a runc wrapper that records its calls in criDaemon.runcCalls.
+	// names a runc wrapper that records its calls (criDaemon.runc).
 	criOptionsHandler = "wasm-runc-option"
 	pauseImage        = "localhost/wasm/pause:latest"
 	criNamespace      = "k8s.io"
@@ -46,9 +46,8 @@ type criDaemon struct {
 	// bridge is the host's bridge of the CNI network, which the bridge
 	// plugin never removes; teardown does.
 	bridge string
-	// runcCalls is where the runc wrapper of criOptionsHandler writes
-	// the arguments of each call.
-	runcCalls string
+	// runc is the runc wrapper of criOptionsHandler.
+	runc runcWrapper
 }
 
 // startCRIDaemon starts a CRI daemon for t, imports the pause and native
@@ -156,8 +155,8 @@ func (cd *criDaemon) writeConfig(d *daemon) error {
 	if err := os.WriteFile(filepath.Join(cd.cniConfDir, "10-bridge.conflist"), []byte(bridge), 0o644); err != nil {
 		return err
 	}
-	wrapper, options, err := cd.writeRuncWrapper(d.dir)
-	if err != nil {
+	var err error
+	if cd.runc, err = writeRuncWrapper(d.dir); err != nil {
 		return err
 	}
 	common := containerdconfig.Header(d.configDaemon(), containerdconfig.OffHostPlugins)
@@ -184,7 +183,7 @@ func (cd *criDaemon) writeConfig(d *daemon) error {
     runtime_type = %q
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.%s.options]
       ConfigPath = %q
-`, pauseImage, cniBinDir, cd.cniConfDir, criHandler, runtimeName, criOptionsHandler, runtimeName, criOptionsHandler, options)
+`, pauseImage, cniBinDir, cd.cniConfDir, criHandler, runtimeName, criOptionsHandler, runtimeName, criOptionsHandler, cd.runc.options)
 	} else {
 		cfg = "version = 3\n" + common + fmt.Sprintf(`
 [plugins."io.containerd.cri.v1.images".pinned_images]
@@ -208,27 +207,38 @@ func (cd *criDaemon) writeConfig(d *daemon) error {
   disable_tcp_service = true
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
-`, pauseImage, cniBinDir, cd.cniConfDir, criHandler, runtimeName, criOptionsHandler, runtimeName, criOptionsHandler, wrapper)
+`, pauseImage, cniBinDir, cd.cniConfDir, criHandler, runtimeName, criOptionsHandler, runtimeName, criOptionsHandler, cd.runc.path)
 	}
 	return os.WriteFile(d.configPath(), []byte(cfg), 0o644)
 }
 
-// writeRuncWrapper writes, under dir, a runc wrapper that records its
-// arguments in cd.runcCalls and runs runc, and an options file naming it.
-func (cd *criDaemon) writeRuncWrapper(dir string) (wrapper, options string, err error) {
+// runcWrapper is a runc that appends each call's arguments to calls, and
+// options is a runtime options file whose BinaryName names it.
+type runcWrapper struct{ path, calls, options string }
+
+// writeRuncWrapper writes a runc wrapper and its options file under dir.
+func writeRuncWrapper(dir string) (runcWrapper, error) {
 	runc, err := exec.LookPath("runc")
 	if err != nil {
-		return "", "", fmt.Errorf("runc for the Pod sandboxes: %w", err)
+		return runcWrapper{}, fmt.Errorf("runc to wrap: %w", err)
 	}
-	cd.runcCalls = filepath.Join(dir, "runc-calls")
-	wrapper = filepath.Join(dir, "runc-wrapper")
-	script := fmt.Sprintf("#!/bin/sh\necho \"$@\" >>%s\nexec %s \"$@\"\n", cd.runcCalls, runc)
-	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
-		return "", "", err
+	w := runcWrapper{
+		path:    filepath.Join(dir, "runc-wrapper"),
+		calls:   filepath.Join(dir, "runc-calls"),
+		options: filepath.Join(dir, "runc-wrapper.toml"),
 	}
-	options = filepath.Join(dir, "wasm-runc-option.toml")
-	if err := os.WriteFile(options, []byte(fmt.Sprintf("BinaryName = %q\n", wrapper)), 0o644); err != nil {
-		return "", "", err
+	script := fmt.Sprintf("#!/bin/sh\necho \"$@\" >>%s\nexec %s \"$@\"\n", w.calls, runc)
+	if err := os.WriteFile(w.path, []byte(script), 0o755); err != nil {
+		return runcWrapper{}, err
 	}
-	return wrapper, options, nil
+	if err := os.WriteFile(w.options, []byte(fmt.Sprintf("BinaryName = %q\n", w.path)), 0o644); err != nil {
+		return runcWrapper{}, err
+	}
+	return w, nil
+}
+
+// callsOf is what the wrapper has recorded so far.
+func (w runcWrapper) callsOf() string {
+	b, _ := os.ReadFile(w.calls)
+	return string(b)
 }

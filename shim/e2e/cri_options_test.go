@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -18,17 +17,13 @@ func testCRIRuntimeOptions(t *testing.T, cd *criDaemon) {
 	p.start(t, wasm)
 	st := cd.expectExit(t, wasm, 0, "Completed")
 	expectLogLine(t, readLog(t, st), "stdout: args: with options")
-	calls := func() string {
-		b, _ := os.ReadFile(cd.runcCalls)
-		return string(b)
-	}
 	for _, cmd := range []string{"create", "start"} {
-		if !strings.Contains(calls(), " "+cmd+" ") {
-			t.Errorf("the sandbox's runc was not run as %s through the handler's BinaryName; its calls:\n%s", cmd, calls())
+		if !strings.Contains(cd.runc.callsOf(), " "+cmd+" ") {
+			t.Errorf("the sandbox's runc was not run as %s through the handler's BinaryName; its calls:\n%s", cmd, cd.runc.callsOf())
 		}
 	}
 	p.remove(t)
-	if !strings.Contains(calls(), " delete ") {
-		t.Errorf("the sandbox's runc delete did not go through the handler's BinaryName; its calls:\n%s", calls())
+	if !strings.Contains(cd.runc.callsOf(), " delete ") {
+		t.Errorf("the sandbox's runc delete did not go through the handler's BinaryName; its calls:\n%s", cd.runc.callsOf())
 	}
 }

@@ -3,9 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -157,29 +155,20 @@ func testNativeRunning(t *testing.T) {
 // create with its name and leaves nothing.
 func TestRuntimeOptions(t *testing.T) {
 	needDaemon(t)
-	runc, err := exec.LookPath("runc")
+	runc, err := writeRuncWrapper(t.TempDir())
 	if err != nil {
-		t.Skip("no runc on PATH")
-	}
-	dir := t.TempDir()
-	calls := filepath.Join(dir, "calls")
-	wrapper := filepath.Join(dir, "runc-wrapper")
-	writeTestFile(t, wrapper, 0o755, "#!/bin/sh\necho \"$@\" >>"+calls+"\nexec "+runc+" \"$@\"\n")
-	config := func(body string) string {
-		p := filepath.Join(t.TempDir(), "wasm.toml")
-		writeTestFile(t, p, 0o644, body)
-		return p
+		t.Fatal(err)
 	}
 	t.Run("binary-name", func(t *testing.T) {
 		id := containerID(t)
 		before := snapshotLeftovers(id)
 		a := []string{"run", "--rm", "--runtime", runtimeName, "--platform", nativePlatform, "--fifo-dir", suite.daemon.fifoDir,
-			"--runtime-config-path", config(fmt.Sprintf("BinaryName = %q\n", wrapper)), nativeImage, id, "/native", "echo", "hi"}
+			"--runtime-config-path", runc.options, nativeImage, id, "/native", "echo", "hi"}
 		out, errOut, exit := runCtr(t, a...)
 		if exit != 0 || out != "hi\n" {
 			t.Fatalf("ctr run: exit %d, stdout %q, stderr %q", exit, out, errOut)
 		}
-		log := readFile(t, calls)
+		log := runc.callsOf()
 		for _, cmd := range []string{"create", "start", "delete"} {
 			if !strings.Contains(log, " "+cmd+" ") {
 				t.Errorf("runc was not run as %s through the options' BinaryName; its calls:\n%s", cmd, log)
@@ -190,7 +179,11 @@ func TestRuntimeOptions(t *testing.T) {
 	t.Run("unknown-setting", func(t *testing.T) {
 		id := containerID(t)
 		before := snapshotLeftovers(id)
-		_, errOut, exit := runCtr(t, ctrRunArgs(id, []string{"--runtime-config-path", config("SystemdCgroup = true\n")}, helloModule)...)
+		unknown := filepath.Join(t.TempDir(), "wasm.toml")
+		if err := os.WriteFile(unknown, []byte("SystemdCgroup = true\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, errOut, exit := runCtr(t, ctrRunArgs(id, []string{"--runtime-config-path", unknown}, helloModule)...)
 		if exit == 0 || !strings.Contains(errOut, "SystemdCgroup") {
 			t.Errorf("ctr run: exit %d, stderr %q: want a failed create naming the setting", exit, errOut)
 		}
@@ -217,11 +210,4 @@ func TestRuntimeOptions(t *testing.T) {
 			t.Errorf("new task: %v, want an error naming the runc binary", err)
 		}
 	})
-}
-
-func writeTestFile(t *testing.T, path string, mode os.FileMode, body string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(body), mode); err != nil {
-		t.Fatal(err)
-	}
 }
