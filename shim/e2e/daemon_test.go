@@ -217,6 +217,25 @@ func (d *daemon) printLog(w io.Writer, from int64) {
 	io.Copy(w, f)
 }
 
+// terminateGrace is how long a process we started gets to exit after
+// SIGTERM before it is killed.
+const terminateGrace = 15 * time.Second
+
+// terminate sends p SIGTERM, and SIGKILL if it has not exited after
+// terminateGrace; exited is closed once p is reaped. It reports whether p
+// had to be killed.
+func terminate(p *os.Process, exited <-chan struct{}) (killed bool) {
+	p.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+		return false
+	case <-time.After(terminateGrace):
+		p.Kill()
+		<-exited
+		return true
+	}
+}
+
 // stop ends containerd and everything it left: shims started for this
 // daemon (found by its socket address on their command line) and their task
 // children, mounts under the temporary directory and the namespace's cgroup
@@ -229,13 +248,8 @@ func (d *daemon) stop() error {
 func (d *daemon) teardown() error {
 	var errs []error
 	if d.cmd != nil && d.cmd.Process != nil {
-		d.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-d.exited:
-		case <-time.After(15 * time.Second):
-			d.cmd.Process.Kill()
-			<-d.exited
-			errs = append(errs, errors.New("containerd ignored SIGTERM for 15s"))
+		if terminate(d.cmd.Process, d.exited) {
+			errs = append(errs, fmt.Errorf("containerd ignored SIGTERM for %v", terminateGrace))
 		}
 	}
 	for _, p := range processesMentioning(d.address) {

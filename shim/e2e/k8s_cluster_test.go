@@ -378,14 +378,7 @@ func (c *cluster) stop() {
 		}
 	}
 	for i := len(c.procs) - 1; i >= 0; i-- {
-		p := c.procs[i]
-		p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.exited:
-		case <-time.After(15 * time.Second):
-			p.cmd.Process.Kill()
-			<-p.exited
-		}
+		terminate(c.procs[i].cmd.Process, c.procs[i].exited)
 	}
 	for _, m := range mountsUnder(c.dir) {
 		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
