@@ -17,15 +17,8 @@ import (
 
 func imageOfTar(t *testing.T, file string) v1.Image {
 	t.Helper()
-	idx, err := readLayout(t, file).ImageIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := idx.Image(im.Manifests[0].Digest)
+	idx, digest := firstManifest(t, file)
+	img, err := idx.Image(digest)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -217,6 +217,14 @@ func TestBuildIsReproducible(t *testing.T) {
 
 func digestOf(t *testing.T, file string) v1.Hash {
 	t.Helper()
+	_, digest := firstManifest(t, file)
+	return digest
+}
+
+// firstManifest is the index of an OCI layout tar and its first
+// manifest's digest.
+func firstManifest(t *testing.T, file string) (v1.ImageIndex, v1.Hash) {
+	t.Helper()
 	idx, err := readLayout(t, file).ImageIndex()
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +233,7 @@ func digestOf(t *testing.T, file string) v1.Hash {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return im.Manifests[0].Digest
+	return idx, im.Manifests[0].Digest
 }
 
 func TestPlatformFlag(t *testing.T) {
