@@ -40,11 +40,7 @@ func writeWat(t *testing.T, wat string) string {
 
 func writeBytes(t *testing.T, b []byte) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "m.wasm")
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return writeText(t, "m.wasm", string(b))
 }
 
 const procExit = `(import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32))) (memory (export "memory") 1)`
