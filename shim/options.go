@@ -65,7 +65,7 @@ func parseOptionsTOML(o *runtimeoptions.Options) (runtimeOptions, error) {
 	if o.ConfigPath != "" {
 		b, err := os.ReadFile(o.ConfigPath)
 		if err != nil {
-			return runtimeOptions{}, fmt.Errorf("runtime options file: %w", errors.Join(err, errdefs.ErrInvalidArgument))
+			return runtimeOptions{}, fmt.Errorf("runtime options file: %v: %w", err, errdefs.ErrInvalidArgument)
 		}
 		body, source = b, o.ConfigPath
 	}
