@@ -2,7 +2,9 @@ package cgroups
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,6 +133,34 @@ func TestV1Live(t *testing.T) {
 	}
 }
 
+// nerdctl sends realtimeRuntime and realtimePeriod as 0 on every run; the
+// kernel refuses a 0 in cpu.rt_period_us, so they must not be written.
+func TestV1LiveTakesZeroedResources(t *testing.T) {
+	needRoot(t)
+	if cgroups.Mode() == cgroups.Unified {
+		t.Skip("host has no v1 hierarchies")
+	}
+	path := testPath(t)
+	zero := &specs.LinuxResources{
+		CPU:    &specs.LinuxCPU{Shares: ptr(uint64(0)), Quota: ptr(int64(0)), Period: ptr(uint64(0)), RealtimeRuntime: ptr(int64(0)), RealtimePeriod: ptr(uint64(0))},
+		Memory: &specs.LinuxMemory{Limit: ptr(int64(0)), Swap: ptr(int64(0)), Swappiness: ptr(uint64(math.MaxUint64))},
+		Pids:   &specs.LinuxPids{Limit: ptr(int64(0))},
+	}
+	cg, err := New(path, zero)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cg.Delete() })
+	assertFile(t, "/sys/fs/cgroup/cpu"+path+"/cpu.cfs_quota_us", "-1")
+	assertFile(t, "/sys/fs/cgroup/pids"+path+"/pids.max", "max")
+	if err := cg.Update(zero); err != nil {
+		t.Fatal(err)
+	}
+	if err := cg.Update(&specs.LinuxResources{Unified: map[string]string{"pids.max": "5"}}); !errors.Is(err, ErrUnifiedOnV1) {
+		t.Fatalf("Update with unified on v1: %v, want ErrUnifiedOnV1", err)
+	}
+}
+
 func TestV1OOMIsReported(t *testing.T) {
 	needRoot(t)
 	if cgroups.Mode() == cgroups.Unified {
@@ -191,6 +221,15 @@ func TestV2Live(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertFile(t, filepath.Join(mountpoint, path, "cgroup.freeze"), "0")
+	// unified keys are written as is; cgroup.max.depth is a core file
+	// every cgroup2 directory has, controllers or not.
+	if err := cg.Update(&specs.LinuxResources{Unified: map[string]string{"cgroup.max.depth": "3"}}); err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, filepath.Join(mountpoint, path, "cgroup.max.depth"), "3")
+	if err := cg.Update(&specs.LinuxResources{Unified: map[string]string{"nosuch.file": "1"}}); err == nil || !strings.Contains(err.Error(), "nosuch.file") {
+		t.Fatalf("an unknown unified key: %v", err)
+	}
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	if err := cg.Delete(); err != nil {

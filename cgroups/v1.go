@@ -18,18 +18,15 @@ type v1 struct {
 }
 
 func newV1(path string, resources *specs.LinuxResources) (*v1, error) {
-	cg, err := cgroup1.New(cgroup1.StaticPath(path), resourcesOrEmpty(resources))
+	r, err := v1Resources(resources)
+	if err != nil {
+		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
+	}
+	cg, err := cgroup1.New(cgroup1.StaticPath(path), r)
 	if err != nil {
 		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
 	}
 	return &v1{cg: cg}, nil
-}
-
-func resourcesOrEmpty(r *specs.LinuxResources) *specs.LinuxResources {
-	if r == nil {
-		return &specs.LinuxResources{}
-	}
-	return r
 }
 
 func (c *v1) Add(pid int) error {
@@ -40,7 +37,11 @@ func (c *v1) Add(pid int) error {
 }
 
 func (c *v1) Update(r *specs.LinuxResources) error {
-	if err := c.cg.Update(resourcesOrEmpty(r)); err != nil {
+	r, err := v1Resources(r)
+	if err != nil {
+		return fmt.Errorf("update cgroup: %w", err)
+	}
+	if err := c.cg.Update(r); err != nil {
 		return fmt.Errorf("update cgroup: %w", err)
 	}
 	return nil

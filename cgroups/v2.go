@@ -3,6 +3,8 @@ package cgroups
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/containerd/cgroups/v3/cgroup2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -13,15 +15,50 @@ const unifiedMountpoint = "/sys/fs/cgroup"
 
 // v2 is a cgroup in the unified hierarchy.
 type v2 struct {
-	m *cgroup2.Manager
+	m   *cgroup2.Manager
+	dir string
 }
 
 func newV2(mountpoint, path string, resources *specs.LinuxResources) (*v2, error) {
-	m, err := cgroup2.NewManager(mountpoint, path, cgroup2.ToResources(resourcesOrEmpty(resources)))
+	res, files, err := v2Resources(resources)
 	if err != nil {
 		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
 	}
-	return &v2{m: m}, nil
+	m, err := cgroup2.NewManager(mountpoint, path, res)
+	if err != nil {
+		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
+	}
+	c := &v2{m: m, dir: filepath.Join(mountpoint, path)}
+	if err := c.writeFiles(files); err != nil {
+		_ = m.Delete()
+		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// writeFiles writes what cgroup2.Resources cannot carry. The names were
+// checked to be plain file names of the cgroup's directory.
+func (c *v2) writeFiles(files map[string]string) error {
+	for name, value := range files {
+		if err := writeExisting(filepath.Join(c.dir, name), value); err != nil {
+			return fmt.Errorf("set %s to %q: %w", name, value, err)
+		}
+	}
+	return nil
+}
+
+// writeExisting writes to a file that must exist: a name the kernel does
+// not know fails with ENOENT rather than a refused create.
+func writeExisting(path, value string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(value); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func (c *v2) Add(pid int) error {
@@ -32,7 +69,14 @@ func (c *v2) Add(pid int) error {
 }
 
 func (c *v2) Update(r *specs.LinuxResources) error {
-	return wrap("update cgroup", c.m.Update(cgroup2.ToResources(resourcesOrEmpty(r))))
+	res, files, err := v2Resources(r)
+	if err != nil {
+		return fmt.Errorf("update cgroup: %w", err)
+	}
+	if err := c.m.Update(res); err != nil {
+		return fmt.Errorf("update cgroup: %w", err)
+	}
+	return wrap("update cgroup", c.writeFiles(files))
 }
 
 func (c *v2) Stats() (proto.Message, error) {

@@ -3,7 +3,6 @@ package cgroups
 import (
 	"testing"
 
-	"github.com/containerd/cgroups/v3/cgroup2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -12,11 +11,14 @@ import (
 func TestV2ResourcesFromSpec(t *testing.T) {
 	limit, swap, pids, quota := int64(64<<20), int64(128<<20), int64(10), int64(50000)
 	period, shares := uint64(100000), uint64(1024)
-	r := cgroup2.ToResources(resourcesOrEmpty(&specs.LinuxResources{
+	r, files, err := v2Resources(&specs.LinuxResources{
 		Memory: &specs.LinuxMemory{Limit: &limit, Swap: &swap},
 		Pids:   &specs.LinuxPids{Limit: &pids},
 		CPU:    &specs.LinuxCPU{Quota: &quota, Period: &period, Shares: &shares, Cpus: "0"},
-	}))
+	})
+	if err != nil || len(files) != 0 {
+		t.Fatalf("v2Resources: files %v, %v", files, err)
+	}
 	if *r.Memory.Max != limit || *r.Memory.Swap != swap-limit {
 		t.Fatalf("memory = max %d swap %d", *r.Memory.Max, *r.Memory.Swap)
 	}
@@ -29,7 +31,7 @@ func TestV2ResourcesFromSpec(t *testing.T) {
 	if *r.CPU.Weight != 100 || r.CPU.Cpus != "0" {
 		t.Fatalf("cpu.weight = %d, cpuset = %q", *r.CPU.Weight, r.CPU.Cpus)
 	}
-	if empty := cgroup2.ToResources(resourcesOrEmpty(nil)); empty.Memory != nil || empty.CPU != nil {
-		t.Fatalf("no resources gave %+v", empty)
+	if empty, files, err := v2Resources(nil); err != nil || empty.Memory != nil || empty.CPU != nil || len(files) != 0 {
+		t.Fatalf("no resources gave %+v, %v, %v", empty, files, err)
 	}
 }

@@ -313,3 +313,16 @@ func TestUpdateAndCgroupRemoval(t *testing.T) {
 		t.Errorf("cgroup directories left after delete: %v", dirs)
 	}
 }
+
+// TestZeroedResources runs a module with every resource that nerdctl and
+// other clients send as 0 when the user set no limit (nerdctl applies
+// oci.WithCPURT(0, 0) to every container): runc reads those zeros as
+// unset, and so must the shim.
+func TestZeroedResources(t *testing.T) {
+	r := runGo(t, []string{helloModule}, nil, nil,
+		oci.WithCPURT(0, 0), oci.WithCPUShares(0), oci.WithCPUCFS(0, 0),
+		oci.WithPidsLimit(0), oci.WithMemorySwap(0))
+	if r.exit != 0 || !strings.Contains(r.stdout, "Hello from WebAssembly") {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want 0 and a greeting", r.exit, r.stdout, r.stderr)
+	}
+}
