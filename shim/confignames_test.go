@@ -243,8 +243,9 @@ func resolveConst(consts map[string]map[string]string, pkg string, e ast.Expr) (
 	return "", false
 }
 
-// flagDefiners are the flag.FlagSet methods (and flag functions) that
-// define a flag, with the index of the name argument.
+// flagDefiners are the flag.FlagSet methods and flag functions that define
+// a flag, with the index of the name argument. They are recognised on a
+// receiver named fs (the code's name for its FlagSets) or the flag package.
 var flagDefiners = map[string]int{
 	"String": 0, "Bool": 0, "Int": 0, "Int64": 0, "Uint": 0, "Uint64": 0, "Duration": 0, "Float64": 0,
 	"StringVar": 1, "BoolVar": 1, "IntVar": 1, "Int64Var": 1, "UintVar": 1, "Uint64Var": 1, "DurationVar": 1, "Float64Var": 1,
