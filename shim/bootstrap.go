@@ -17,18 +17,8 @@ import (
 	pkgshim "github.com/containerd/containerd/v2/pkg/shim"
 )
 
-// Environment variables containerd sets for a shim it starts.
-const (
-	ttrpcAddressEnv  = "TTRPC_ADDRESS"
-	grpcAddressEnv   = "GRPC_ADDRESS"
-	maxShimVersionEv = "MAX_SHIM_VERSION"
-)
-
 // groupingAnnotations put all containers of one Pod into one shim.
-var groupingAnnotations = []string{
-	"io.kubernetes.cri.sandbox-id",
-	"io.kubernetes.cri-o.SandboxID",
-}
+var groupingAnnotations = []string{AnnotationCRISandboxID, AnnotationCRIOSandboxID}
 
 // startParams is what the start action learns from either protocol.
 type startParams struct {
@@ -63,7 +53,7 @@ func start(ctx context.Context, f flags) error {
 func parseStartParams(f flags, input []byte) startParams {
 	p := startParams{
 		id: f.id, namespace: f.namespace, grpcAddress: f.address, debug: f.debug,
-		ttrpcAddress: os.Getenv(ttrpcAddressEnv),
+		ttrpcAddress: os.Getenv(EnvTTRPCAddress),
 	}
 	var bp bootapi.BootstrapParams
 	if len(input) == 0 || proto.Unmarshal(input, &bp) != nil {
@@ -176,13 +166,13 @@ func spawnServer(f flags, p startParams, l *net.UnixListener) error {
 	if err != nil {
 		return fmt.Errorf("find own binary: %w", err)
 	}
-	args := []string{"-namespace", p.namespace, "-id", p.id, "-address", p.grpcAddress}
+	args := []string{"-" + FlagNamespace, p.namespace, "-" + FlagID, p.id, "-" + FlagAddress, p.grpcAddress}
 	if p.debug {
-		args = append(args, "-debug")
+		args = append(args, "-"+FlagDebug)
 	}
 	cmd := exec.Command(self, args...)
 	cmd.Dir, _ = os.Getwd()
-	cmd.Env = append(os.Environ(), ttrpcAddressEnv+"="+p.ttrpcAddress, grpcAddressEnv+"="+p.grpcAddress)
+	cmd.Env = append(os.Environ(), EnvTTRPCAddress+"="+p.ttrpcAddress, EnvGRPCAddress+"="+p.grpcAddress)
 	cmd.ExtraFiles = []*os.File{sock}
 	// Its own process group keeps signals meant for containerd's group away.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

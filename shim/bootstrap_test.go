@@ -11,7 +11,7 @@ import (
 
 func TestStartParamsFromEachProtocol(t *testing.T) {
 	f := flags{namespace: "ns", id: "c1", address: "/run/c.sock", debug: false}
-	t.Setenv(ttrpcAddressEnv, "/run/c.sock.ttrpc")
+	t.Setenv(EnvTTRPCAddress, "/run/c.sock.ttrpc")
 	sockDir := "/tmp/s"
 	newStdin, err := proto.Marshal(&bootapi.BootstrapParams{
 		InstanceID: "c1", Namespace: "ns", LogLevel: bootapi.LogLevel_LOG_LEVEL_DEBUG,

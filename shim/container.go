@@ -62,7 +62,7 @@ func createContainer(ctx context.Context, id, bundle string, mounts []*types.Mou
 	}()
 	// A wasm-layer image reaches us with an empty rootfs: its modules are
 	// read from containerd's content store.
-	if c.layers, err = wasmlayer.Place(ctx, os.Getenv(grpcAddressEnv), id, c.rootfs, spec.Process); err != nil {
+	if c.layers, err = wasmlayer.Place(ctx, os.Getenv(EnvGRPCAddress), id, c.rootfs, spec.Process); err != nil {
 		return nil, err
 	}
 	if kind, err := classifyEntrypoint(spec.Process, c.rootfs); err != nil {

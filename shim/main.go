@@ -37,22 +37,28 @@ type flags struct {
 
 func parseFlags(args []string) (flags, error) {
 	var f flags
-	fs := flag.NewFlagSet("containerd-shim-wasm-v1", flag.ContinueOnError)
-	fs.StringVar(&f.namespace, "namespace", "", "namespace of the task")
-	fs.StringVar(&f.id, "id", "", "id of the task")
-	fs.StringVar(&f.address, "address", "", "grpc address of containerd")
-	fs.StringVar(&f.publishBinary, "publish-binary", "", "containerd binary (unused: events go over ttrpc)")
-	fs.StringVar(&f.bundle, "bundle", "", "bundle path (delete action)")
-	fs.StringVar(&f.socket, "socket", "", "unused; accepted for compatibility")
-	fs.BoolVar(&f.debug, "debug", false, "debug logging")
-	fs.BoolVar(&f.version, "version", false, "print the version and exit")
-	fs.BoolVar(&f.version, "v", false, "print the version and exit")
-	fs.BoolVar(&f.info, "info", false, "print runtime info as protobuf and exit")
+	fs := newFlagSet(&f)
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
 	f.action = fs.Arg(0)
 	return f, nil
+}
+
+// newFlagSet defines the flags, by the names of ConfigNames, into f.
+func newFlagSet(f *flags) *flag.FlagSet {
+	fs := flag.NewFlagSet("containerd-shim-wasm-v1", flag.ContinueOnError)
+	fs.StringVar(&f.namespace, FlagNamespace, "", "namespace of the task")
+	fs.StringVar(&f.id, FlagID, "", "id of the task")
+	fs.StringVar(&f.address, FlagAddress, "", "grpc address of containerd")
+	fs.StringVar(&f.publishBinary, FlagPublishBinary, "", "containerd binary (unused: events go over ttrpc)")
+	fs.StringVar(&f.bundle, FlagBundle, "", "bundle path (delete action)")
+	fs.StringVar(&f.socket, FlagSocket, "", "unused; accepted for compatibility")
+	fs.BoolVar(&f.debug, FlagDebug, false, "debug logging")
+	fs.BoolVar(&f.version, FlagVersion, false, "print the version and exit")
+	fs.BoolVar(&f.version, FlagVersionShort, false, "print the version and exit")
+	fs.BoolVar(&f.info, FlagInfo, false, "print runtime info as protobuf and exit")
+	return fs
 }
 
 // Main runs the shim binary with its command-line arguments (without the

@@ -33,9 +33,9 @@ type runtimeOptions struct {
 // of runtimeoptions.v1.Options itself, which CRI copies into ConfigBody
 // along with the rest of the table.
 type optionsTable struct {
-	BinaryName string
-	TypeUrl    string
-	ConfigPath string
+	BinaryName string `toml:"BinaryName"` // OptionBinaryName
+	TypeUrl    string `toml:"TypeUrl"`    // OptionTypeURL
+	ConfigPath string `toml:"ConfigPath"` // OptionConfigPath
 }
 
 // parseRuntimeOptions reads a Create request's options. A type or a key
@@ -79,7 +79,7 @@ func parseOptionsTOML(o *runtimeoptions.Options) (runtimeOptions, error) {
 			for _, e := range strict.Errors {
 				keys = append(keys, strings.Join(e.Key(), "."))
 			}
-			return runtimeOptions{}, fmt.Errorf("%s: unknown setting %s (the shim knows BinaryName): %w", source, strings.Join(keys, ", "), errdefs.ErrInvalidArgument)
+			return runtimeOptions{}, fmt.Errorf("%s: unknown setting %s (the shim knows %s): %w", source, strings.Join(keys, ", "), OptionBinaryName, errdefs.ErrInvalidArgument)
 		}
 		return runtimeOptions{}, fmt.Errorf("%s: %v: %w", source, err, errdefs.ErrInvalidArgument)
 	}

@@ -30,7 +30,7 @@ func serve(ctx context.Context, f flags) error {
 	if err != nil {
 		return fmt.Errorf("shim socket: %w", err)
 	}
-	publisher, err := pkgshim.NewPublisher(os.Getenv(ttrpcAddressEnv))
+	publisher, err := pkgshim.NewPublisher(os.Getenv(EnvTTRPCAddress))
 	if err != nil {
 		return fmt.Errorf("event publisher: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim"
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/wasmexec"
 )
@@ -30,7 +31,7 @@ func cacheMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cache", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, cacheUsage) }
-	fs.StringVar(&dir, "dir", dir, "cache directory")
+	fs.StringVar(&dir, shim.FlagCacheDir, dir, "cache directory")
 	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
 		fs.Usage()
 		return 2

@@ -35,8 +35,8 @@ var wasmTypes = []string{
 	"application/wasm", // CNCF wasm OCI artifact
 }
 
-// annotationTitle names a layer's file (the ORAS convention).
-const annotationTitle = "org.opencontainers.image.title"
+// AnnotationTitle names a layer's file (the ORAS convention).
+const AnnotationTitle = "org.opencontainers.image.title"
 
 var wasmMagic = []byte("\x00asm")
 
@@ -127,7 +127,7 @@ func (img *image) wasmLayers() []layer {
 			continue
 		}
 		module := slices.Contains(wasmTypes, d.MediaType)
-		title := d.Annotations[annotationTitle]
+		title := d.Annotations[AnnotationTitle]
 		switch {
 		case title != "":
 			out = append(out, layer{d, path.Clean("/" + title), module})
@@ -144,7 +144,7 @@ func (p *Placed) write(ctx context.Context, img *image, layers []layer, rootfs s
 	seen := map[string]bool{}
 	for _, l := range layers {
 		if l.guest == "/" || seen[l.guest] {
-			return fmt.Errorf("layer %s: title %q is the root or another layer's: %w", l.desc.Digest, l.desc.Annotations[annotationTitle], errdefs.ErrInvalidArgument)
+			return fmt.Errorf("layer %s: title %q is the root or another layer's: %w", l.desc.Digest, l.desc.Annotations[AnnotationTitle], errdefs.ErrInvalidArgument)
 		}
 		seen[l.guest] = true
 		host, err := securejoin.SecureJoin(rootfs, l.guest)

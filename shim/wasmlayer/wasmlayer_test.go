@@ -39,7 +39,7 @@ func testImage(t *testing.T, dir string, blobs ...blob) *image {
 	for _, b := range blobs {
 		desc := ocispec.Descriptor{MediaType: b.mediaType, Digest: digest.FromBytes(b.data), Size: int64(len(b.data))}
 		if b.title != "" {
-			desc.Annotations = map[string]string{annotationTitle: b.title}
+			desc.Annotations = map[string]string{AnnotationTitle: b.title}
 		}
 		if err := content.WriteBlob(context.Background(), store, desc.Digest.String(), bytes.NewReader(b.data), desc); err != nil {
 			t.Fatal(err)
