@@ -81,8 +81,11 @@ func start(repo string, args []string) error {
 		return err
 	}
 	if err := d.Start(d.PlainConfig()); err != nil {
+		if d.Pid() != 0 {
+			err = fmt.Errorf("%w; last lines of %s:\n%s", err, d.Log, d.TailLog(30))
+		}
 		d.Stop()
-		return fmt.Errorf("%w; last lines of %s:\n%s", err, d.Log, d.TailLog(30))
+		return err
 	}
 	fmt.Fprintf(os.Stderr, "containerd %s (pid %d) listening on %s\n", version, d.Pid(), d.Address)
 	return nil
