@@ -3,12 +3,8 @@
 // hack/containerd-ctl). Each daemon keeps its root, state, sockets, log and
 // the shims' compile cache in a folder of its own under /tmp, runs with the
 // config of hack/containerdconfig and with the repo's bin/ first on PATH,
-// and is stopped by its pid.
-//
-//	d, err := privatecontainerd.StartPlain(privatecontainerd.Options{Repo: repo, Version: "2.4.2"})
-//	if err != nil { ... d.CopyLog(os.Stderr, 0) ... }
-//	defer d.Stop()
-//	// ctr --address d.Address ...
+// and is stopped by its pid (see the package example). It is Linux-only:
+// /proc, mounts and sessions.
 package privatecontainerd
 
 import (
@@ -30,7 +26,7 @@ import (
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/hack/containerdconfig"
 )
 
-// File names inside a daemon's folder. hack/ctr.sh reads versionFile and
+// File names inside a daemon's folder. hack/ctr.sh reads versionName and
 // the socket.
 const (
 	socketName  = "containerd.sock"
@@ -107,20 +103,9 @@ func BinDir(repo, version string) string {
 // Callers write what their config refers to (a CNI conf dir, say) in
 // between.
 func New(o Options) (*Daemon, error) {
-	dir := o.Dir
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("/tmp", o.Prefix); err != nil {
-			return nil, fmt.Errorf("daemon folder: %w", err)
-		}
-	} else {
-		var err error
-		if dir, err = filepath.Abs(dir); err != nil {
-			return nil, err
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("daemon folder: %w", err)
-		}
+	dir, err := makeDir(o)
+	if err != nil {
+		return nil, fmt.Errorf("daemon folder: %w", err)
 	}
 	bin := BinDir(o.Repo, o.Version)
 	d := &Daemon{
@@ -139,6 +124,25 @@ func New(o Options) (*Daemon, error) {
 		return d, fmt.Errorf("%s is too long for a unix socket (%s.ttrpc is %d bytes, max %d): use a shorter folder", dir, d.Address, n, maxSocketPath)
 	}
 	return d, nil
+}
+
+// makeDir makes the daemon's folder and returns its path with symlinks
+// resolved, as /proc/self/mountinfo names the mounts below it.
+func makeDir(o Options) (string, error) {
+	dir := o.Dir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("/tmp", o.Prefix); err != nil {
+			return "", err
+		}
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(abs)
 }
 
 // StartPlain starts a daemon with PlainConfig: no CRI.
