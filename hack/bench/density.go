@@ -61,7 +61,7 @@ func (e *env) runDensity(r runtime, prog, shimBinary string, n int) (DensityResu
 	if err != nil {
 		return res, err
 	}
-	shims, all := shimTree(procs, shimBinary, e.d.address)
+	shims, all := shimTree(procs, shimBinary, e.d.Address)
 	res.Shims, res.Processes = len(shims), len(all)
 	res.PssBytes, _ = pssOf(all)
 	res.ShimPssBytes, _ = pssOf(shims)

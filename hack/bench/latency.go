@@ -110,7 +110,7 @@ func runLatency(vs []*variant, n int, progress func(string)) {
 // shimCache runs `containerd-shim-wasm-v1 cache CMD` on the daemon's cache.
 func (e *env) shimCache(args ...string) error {
 	shim := e.a.repo + "/bin/containerd-shim-wasm-v1"
-	cmd := exec.Command(shim, append([]string{"cache", "-dir", e.d.cacheDir}, args...)...)
+	cmd := exec.Command(shim, append([]string{"cache", "-dir", e.d.CacheDir}, args...)...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("cache %v: %v: %s", args, err, b)
 	}

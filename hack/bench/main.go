@@ -25,6 +25,8 @@ import (
 	goruntime "runtime"
 	"strings"
 	"time"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/hack/privatecontainerd"
 )
 
 type options struct {
@@ -69,21 +71,31 @@ func run(o options) error {
 	if err := a.build(); err != nil {
 		return err
 	}
-	d, err := startDaemon(repo, o.version, []string{a.toolDir(), filepath.Join(repo, "bin")})
+	// The runc shim of the pinned containerd comes before the repo's bin/
+	// on the daemon's PATH.
+	d, err := privatecontainerd.StartPlain(privatecontainerd.Options{
+		Repo: repo, Version: o.version, Prefix: "bench.",
+		PathFirst: []string{a.toolDir()}, Keep: o.keep, ReadyTimeout: 30 * time.Second,
+	})
 	if d != nil {
 		defer func() {
-			d.stop(o.keep)
+			if err := d.Stop(); err != nil {
+				progress("stop containerd: " + err.Error())
+			}
 			cleanupCgroups()
 			if o.keep {
-				progress("kept " + d.dir)
+				progress("kept " + d.Dir)
 			}
 		}()
 	}
 	if err != nil {
-		return fmt.Errorf("start containerd: %w (log in %s)", err, d.dir)
+		if d != nil && d.Pid() != 0 {
+			fmt.Fprintf(os.Stderr, "containerd log (end):\n%s\n", d.TailLog(30))
+		}
+		return fmt.Errorf("start containerd: %w", err)
 	}
-	progress("containerd in " + d.dir)
-	e, err := newEnv(d, a, o.version)
+	progress("containerd in " + d.Dir)
+	e, err := newEnv(d, a)
 	if err != nil {
 		return err
 	}
@@ -112,7 +124,7 @@ func measure(e *env, o options, res *Results, progress func(string)) error {
 		return e.shimCache(append([]string{"warm"}, mods...)...)
 	}
 	if has("latency") {
-		floorCache := filepath.Join(e.d.dir, "floor-cache")
+		floorCache := filepath.Join(e.d.Dir, "floor-cache")
 		if err := warm(); err != nil {
 			return err
 		}
@@ -122,7 +134,7 @@ func measure(e *env, o options, res *Results, progress func(string)) error {
 		vs := e.latencyVariants(floorCache)
 		runLatency(vs, o.runs, progress)
 		res.Latency = latencyResults(vs)
-		log, _ := os.ReadFile(filepath.Join(e.d.dir, "containerd.log"))
+		log, _ := os.ReadFile(e.d.Log)
 		res.Phases = phaseResults(vs, connectTimes(log))
 		res.CompileMs = summarize(e.compiles).P50
 		res.LoadMs = summarize(e.loads).P50
@@ -231,8 +243,8 @@ func contains(xs []string, x string) bool {
 
 // cacheNotes counts the shims' "module ... ready: cache hit|miss" log
 // lines, a check that cold runs compiled and warm runs did not.
-func cacheNotes(d *daemon) []string {
-	b, err := os.ReadFile(filepath.Join(d.dir, "containerd.log"))
+func cacheNotes(d *privatecontainerd.Daemon) []string {
+	b, err := os.ReadFile(d.Log)
 	if err != nil {
 		return nil
 	}

@@ -77,15 +77,6 @@ func TestShimTree(t *testing.T) {
 	}
 }
 
-func TestUnescapeMountinfo(t *testing.T) {
-	if got := unescapeMountinfo(`/tmp/a\040b\011c`); got != "/tmp/a b\tc" {
-		t.Errorf("got %q", got)
-	}
-	if got := unescapeMountinfo(`/plain\`); got != `/plain\` {
-		t.Errorf("got %q", got)
-	}
-}
-
 func TestLoadTimes(t *testing.T) {
 	log := []byte(`time="x" level=info msg="module /r/hello.wasm ready: cache hit (compile 0s, load 3ms)" id=a
 time="x" level=info msg="module /r/hello.wasm ready: cache miss (compile 1.2s, load 0s)" id=b

@@ -18,6 +18,8 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/platforms"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/hack/privatecontainerd"
 )
 
 const namespace = "bench"
@@ -36,24 +38,23 @@ func (r runtime) path(prog string) string { return "/" + prog + r.ext }
 
 // env is what every measurement shares.
 type env struct {
-	d      *daemon
-	a      assets
-	ctrBin string
-	runc   runtime
-	wasm   runtime
-	seq    atomic.Int64
+	d    *privatecontainerd.Daemon
+	a    assets
+	runc runtime
+	wasm runtime
+	seq  atomic.Int64
 	// compiles and loads are wasmexec's own times in the floor runs.
 	compiles, loads []time.Duration
 }
 
-func newEnv(d *daemon, a assets, version string) (*env, error) {
-	e := &env{d: d, a: a, ctrBin: filepath.Join(a.repo, "bin", "containerd-"+version, "ctr")}
+func newEnv(d *privatecontainerd.Daemon, a assets) (*env, error) {
+	e := &env{d: d, a: a}
 	var err error
 	e.runc = runtime{label: "runc", name: "io.containerd.runc.v2", image: nativeImage, imgPlat: "linux/amd64"}
 	e.wasm = runtime{label: "wasm", name: "io.containerd.wasm.v1", image: wasmImage, ext: ".wasm", imgPlat: "wasi/wasm"}
 	for _, r := range []*runtime{&e.runc, &e.wasm} {
 		plat := platforms.Only(platforms.MustParse(r.imgPlat))
-		if r.client, err = client.New(d.address, client.WithDefaultNamespace(namespace), client.WithDefaultPlatform(plat)); err != nil {
+		if r.client, err = client.New(d.Address, client.WithDefaultNamespace(namespace), client.WithDefaultPlatform(plat)); err != nil {
 			return nil, err
 		}
 	}
@@ -75,7 +76,7 @@ func (e *env) ctx() context.Context {
 
 // ctr runs the pinned ctr against the daemon.
 func (e *env) ctr(args ...string) ([]byte, error) {
-	cmd := exec.Command(e.ctrBin, append([]string{"--address", e.d.address, "--namespace", namespace}, args...)...)
+	cmd := exec.Command(e.d.Ctr, append([]string{"--address", e.d.Address, "--namespace", namespace}, args...)...)
 	cmd.Env = append(os.Environ(), "CONTAINERD_SUPPRESS_DEPRECATION_WARNINGS=1")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -192,7 +193,7 @@ func (e *env) create(ctx context.Context, r runtime, id string, args []string, s
 		stdout = io.Discard
 	}
 	t := time.Now()
-	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(stdin, stdout, io.Discard), cio.WithFIFODir(filepath.Join(e.d.dir, "fifo"))))
+	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(stdin, stdout, io.Discard), cio.WithFIFODir(filepath.Join(e.d.Dir, "fifo"))))
 	if err != nil {
 		_ = ctr.Delete(ctx, client.WithSnapshotCleanup)
 		return nil, nil, 0, fmt.Errorf("new task %s: %w", id, err)

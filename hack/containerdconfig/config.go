@@ -1,12 +1,13 @@
 // Package containerdconfig writes the config.toml of the project's private
-// containerd daemons: the e2e suite's, the benchmark's, and the one
-// hack/containerd.sh starts (through hack/containerd-config). Each daemon
-// keeps its root, state and sockets in a folder of its own and runs
-// without the plugins that would reach shared host paths.
+// containerd daemons (hack/privatecontainerd starts them: the e2e suite's,
+// the benchmark's, hack/containerd.sh's). Each daemon keeps its root, state
+// and sockets in a folder of its own and runs without the plugins that
+// would reach shared host paths. It builds on every platform.
 package containerdconfig
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -99,4 +100,82 @@ const unpackPlatforms = `
 // migrates on load.
 func Plain(d Daemon) string {
 	return "version = 2\n" + Header(d, slices.Concat(CRIPlugins, OffHostPlugins)) + unpackPlatforms
+}
+
+// CRI is what the CRI plugin of a private daemon needs.
+type CRI struct {
+	// SandboxImage is the Pod sandbox image, imported beforehand.
+	SandboxImage string
+	// CNIBinDir holds the CNI plugins, CNIConfDir the daemon's networks.
+	CNIBinDir, CNIConfDir string
+	// Runtimes are the runtime handlers besides runc.
+	Runtimes []Runtime
+}
+
+// Runtime is one CRI runtime handler, the name a RuntimeClass gives.
+type Runtime struct {
+	Handler string
+	// Type is the containerd runtime, io.containerd.wasm.v1 say.
+	Type string
+	// Options is the runtime's options table, as strings; 1.6 passes
+	// only ConfigPath (an options file) to the shim, 2.x the table.
+	Options map[string]string
+}
+
+// WithCRI is the config of a daemon with the CRI plugin on, in the format
+// of version: 2 for 1.x, 3 for 2.x, whose CRI plugin is split in two. The
+// sandbox may lower no oom_score_adj (this rig lacks CAP_SYS_RESOURCE),
+// network namespaces live under the state folder, and the streaming server
+// listens on an ephemeral port of 127.0.0.1.
+func WithCRI(d Daemon, version string, c CRI) string {
+	common := Header(d, OffHostPlugins)
+	if strings.HasPrefix(version, "1.") {
+		return "version = 2\n" + common + fmt.Sprintf(`
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = %q
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  disable_tcp_service = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = %q
+    conf_dir = %q
+  # 1.6 drops its default runtimes once one is listed: runc is named again.
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+`, c.SandboxImage, c.CNIBinDir, c.CNIConfDir) + runtimes(`plugins."io.containerd.grpc.v1.cri".containerd.runtimes`, c.Runtimes)
+	}
+	return "version = 3\n" + common + fmt.Sprintf(`
+[plugins."io.containerd.cri.v1.images".pinned_images]
+  sandbox = %q
+
+[plugins."io.containerd.cri.v1.runtime"]
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  [plugins."io.containerd.cri.v1.runtime".cni]
+    bin_dirs = [%q]
+    conf_dir = %q
+`, c.SandboxImage, c.CNIBinDir, c.CNIConfDir) + runtimes(`plugins."io.containerd.cri.v1.runtime".containerd.runtimes`, c.Runtimes) + `
+[plugins."io.containerd.grpc.v1.cri"]
+  disable_tcp_service = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+`
+}
+
+// runtimes are the tables of rs under the section prefix.
+func runtimes(prefix string, rs []Runtime) string {
+	var b strings.Builder
+	for _, r := range rs {
+		fmt.Fprintf(&b, "  [%s.%s]\n    runtime_type = %q\n", prefix, r.Handler, r.Type)
+		if len(r.Options) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "    [%s.%s.options]\n", prefix, r.Handler)
+		for _, k := range slices.Sorted(maps.Keys(r.Options)) {
+			fmt.Fprintf(&b, "      %s = %q\n", k, r.Options[k])
+		}
+	}
+	return b.String()
 }

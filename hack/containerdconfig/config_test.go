@@ -1,6 +1,7 @@
 package containerdconfig
 
 import (
+	"maps"
 	"slices"
 	"testing"
 
@@ -73,4 +74,107 @@ func TestHeaderOpt(t *testing.T) {
 	if p.Debug.Level != "" {
 		t.Errorf("debug level %q, want containerd's default", p.Debug.Level)
 	}
+}
+
+// TestWithCRI: 1.x gets a version 2 config with the grpc.v1.cri plugin
+// and runc named again, 2.x a version 3 one with the split plugin; both
+// keep the paths, the handlers and their options, and leave CRI on.
+func TestWithCRI(t *testing.T) {
+	d := Daemon{Root: "/d/root", State: "/d/state", Address: "/d/c.sock"}
+	c := CRI{
+		SandboxImage: "localhost/pause:1",
+		CNIBinDir:    "/usr/lib/cni",
+		CNIConfDir:   "/d/cni",
+		Runtimes: []Runtime{
+			{Handler: "wasm", Type: "io.containerd.wasm.v1"},
+			{Handler: "wasm-opt", Type: "io.containerd.wasm.v1", Options: map[string]string{"BinaryName": "/d/runc", "A": "b"}},
+		},
+	}
+	type runtimes map[string]struct {
+		Type    string            `toml:"runtime_type"`
+		Options map[string]string `toml:"options"`
+	}
+	want := runtimes{
+		"wasm":     {Type: "io.containerd.wasm.v1"},
+		"wasm-opt": {Type: "io.containerd.wasm.v1", Options: c.Runtimes[1].Options},
+	}
+	checkRuntimes := func(t *testing.T, got runtimes) {
+		t.Helper()
+		for name, w := range want {
+			g, ok := got[name]
+			if !ok || g.Type != w.Type || !maps.Equal(g.Options, w.Options) {
+				t.Errorf("runtime %s = %+v, want %+v", name, g, w)
+			}
+		}
+	}
+	t.Run("1.6", func(t *testing.T) {
+		var p struct {
+			parsed
+			Plugins struct {
+				CRI struct {
+					Sandbox  string `toml:"sandbox_image"`
+					Restrict bool   `toml:"restrict_oom_score_adj"`
+					CNI      struct {
+						BinDir  string `toml:"bin_dir"`
+						ConfDir string `toml:"conf_dir"`
+					} `toml:"cni"`
+					Containerd struct {
+						Runtimes runtimes `toml:"runtimes"`
+					} `toml:"containerd"`
+				} `toml:"io.containerd.grpc.v1.cri"`
+			} `toml:"plugins"`
+		}
+		cfg := WithCRI(d, "1.6.20", c)
+		if err := toml.Unmarshal([]byte(cfg), &p); err != nil {
+			t.Fatalf("not TOML: %v\n%s", err, cfg)
+		}
+		cri := p.Plugins.CRI
+		if p.Version != 2 || cri.Sandbox != c.SandboxImage || !cri.Restrict || cri.CNI.BinDir != c.CNIBinDir || cri.CNI.ConfDir != c.CNIConfDir {
+			t.Errorf("version %d, cri %+v", p.Version, cri)
+		}
+		checkRuntimes(t, cri.Containerd.Runtimes)
+		if cri.Containerd.Runtimes["runc"].Type != "io.containerd.runc.v2" {
+			t.Errorf("runc runtime %+v", cri.Containerd.Runtimes["runc"])
+		}
+		if slices.Contains(p.Disabled, CRIPlugins[0]) {
+			t.Errorf("CRI disabled: %v", p.Disabled)
+		}
+	})
+	t.Run("2.x", func(t *testing.T) {
+		var p struct {
+			parsed
+			Plugins struct {
+				Images struct {
+					Pinned struct {
+						Sandbox string `toml:"sandbox"`
+					} `toml:"pinned_images"`
+				} `toml:"io.containerd.cri.v1.images"`
+				Runtime struct {
+					Restrict bool `toml:"restrict_oom_score_adj"`
+					CNI      struct {
+						BinDirs []string `toml:"bin_dirs"`
+						ConfDir string   `toml:"conf_dir"`
+					} `toml:"cni"`
+					Containerd struct {
+						Runtimes runtimes `toml:"runtimes"`
+					} `toml:"containerd"`
+				} `toml:"io.containerd.cri.v1.runtime"`
+				GRPC struct {
+					DisableTCP bool `toml:"disable_tcp_service"`
+				} `toml:"io.containerd.grpc.v1.cri"`
+			} `toml:"plugins"`
+		}
+		cfg := WithCRI(d, "2.4.2", c)
+		if err := toml.Unmarshal([]byte(cfg), &p); err != nil {
+			t.Fatalf("not TOML: %v\n%s", err, cfg)
+		}
+		rt := p.Plugins.Runtime
+		if p.Version != 3 || p.Plugins.Images.Pinned.Sandbox != c.SandboxImage || !rt.Restrict || !slices.Equal(rt.CNI.BinDirs, []string{c.CNIBinDir}) || rt.CNI.ConfDir != c.CNIConfDir || !p.Plugins.GRPC.DisableTCP {
+			t.Errorf("version %d, plugins %+v", p.Version, p.Plugins)
+		}
+		checkRuntimes(t, rt.Containerd.Runtimes)
+		if p.Root != d.Root || p.GRPC.Address != d.Address {
+			t.Errorf("root %q address %q", p.Root, p.GRPC.Address)
+		}
+	})
 }

@@ -19,7 +19,7 @@ func expectSecondRunHits(t *testing.T, args func(id string) []string) {
 		}
 		ids = append(ids, id)
 	}
-	log, err := os.ReadFile(suite.daemon.logPath)
+	log, err := os.ReadFile(suite.daemon.Log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func expectSecondRunHits(t *testing.T, args func(id string) []string) {
 func TestCompileCache(t *testing.T) {
 	needDaemon(t)
 	expectSecondRunHits(t, func(id string) []string { return ctrRunArgs(id, nil, "/hello.wasm") })
-	entries, _ := filepath.Glob(filepath.Join(suite.daemon.dir, "wasm-cache", "*.cwasm"))
+	entries, _ := filepath.Glob(filepath.Join(suite.daemon.CacheDir, "*.cwasm"))
 	if len(entries) == 0 {
 		t.Errorf("no entries in the suite's cache directory")
 	}

@@ -23,7 +23,7 @@ func newClient(t *testing.T) (*client.Client, context.Context) {
 	t.Helper()
 	d := suite.daemon
 	wasm := platforms.Only(platforms.MustParse(wasmPlatform))
-	c, err := client.New(d.address,
+	c, err := client.New(d.Address,
 		client.WithDefaultNamespace(d.ns),
 		client.WithDefaultPlatform(wasm),
 		client.WithTimeout(30*time.Second),

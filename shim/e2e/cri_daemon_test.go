@@ -61,12 +61,12 @@ func startCRIDaemon(t *testing.T) *criDaemon {
 		t.Skipf("CNI plugins missing (apt-get install containernetworking-plugins): %v", err)
 	}
 	cd := &criDaemon{}
-	d, err := startDaemonWith(suite.repo, daemonVersion(), cd.writeConfig, func(d *daemon) {
+	d, err := startDaemonWith(suite.repo, daemonVersion(), cd.config, func(d *daemon) {
 		d.ns = criNamespace
 		d.cgroupName = "wasmcri-" + d.token
 		cd.cgroupParent = "/" + d.cgroupName
-		cd.cniConfDir = filepath.Join(d.dir, "cni")
-		cd.logDir = filepath.Join(d.dir, "podlogs")
+		cd.cniConfDir = filepath.Join(d.Dir, "cni")
+		cd.logDir = filepath.Join(d.Dir, "podlogs")
 		cd.bridge = "wb" + d.token
 	})
 	cd.daemon = d
@@ -77,8 +77,8 @@ func startCRIDaemon(t *testing.T) *criDaemon {
 			}
 			if t.Failed() {
 				var b strings.Builder
-				d.printLog(&b, 0)
-				t.Logf("CRI containerd %s log:\n%s", d.version, b.String())
+				d.CopyLog(&b, 0)
+				t.Logf("CRI containerd %s log:\n%s", d.Version, b.String())
 			}
 			if err := d.stop(); err != nil {
 				t.Errorf("stop CRI containerd: %v", err)
@@ -99,7 +99,7 @@ func startCRIDaemon(t *testing.T) *criDaemon {
 			t.Fatalf("ctr -n %s images import %s: %s", criNamespace, tar, errOut)
 		}
 	}
-	cd.conn, err = grpc.NewClient("unix://"+d.address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cd.conn, err = grpc.NewClient("unix://"+d.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatalf("CRI client: %v", err)
 	}
@@ -140,76 +140,41 @@ func (cd *criDaemon) waitReady(t *testing.T) {
 	t.Fatalf("CRI not ready: %s", last)
 }
 
-// writeConfig writes the daemon's config with CRI on: the version 2
-// format for 1.6, version 3 for 2.x, whose CRI plugin is split in two.
-func (cd *criDaemon) writeConfig(d *daemon) error {
+// config is the daemon's config with CRI on: the handler "wasm" runs our
+// shim, criOptionsHandler the same with options that name a runc
+// wrapper. It also writes the CNI network and the wrapper.
+func (cd *criDaemon) config(d *daemon) (string, error) {
 	if err := os.MkdirAll(cd.cniConfDir, 0o755); err != nil {
-		return err
+		return "", err
 	}
 	// A bridge network of the test's own (CRI adds the loopback itself):
 	// no gateway, masquerading or iptables, and the IPAM state under the
 	// daemon's directory. The subnet is picked from the run's token.
 	n, _ := strconv.Atoi(d.token)
 	bridge := fmt.Sprintf(`{"cniVersion": "0.4.0", "name": "wasm-e2e", "plugins": [{"type": "bridge", "bridge": %q, "isGateway": false, "ipMasq": false,
-  "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.213.%d.0/24"}]], "dataDir": %q}}]}`, cd.bridge, n%250, filepath.Join(d.dir, "cni-ipam"))
+  "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.213.%d.0/24"}]], "dataDir": %q}}]}`, cd.bridge, n%250, filepath.Join(d.Dir, "cni-ipam"))
 	if err := os.WriteFile(filepath.Join(cd.cniConfDir, "10-bridge.conflist"), []byte(bridge), 0o644); err != nil {
-		return err
+		return "", err
 	}
 	var err error
-	if cd.runc, err = writeRuncWrapper(d.dir); err != nil {
-		return err
+	if cd.runc, err = writeRuncWrapper(d.Dir); err != nil {
+		return "", err
 	}
-	common := containerdconfig.Header(d.configDaemon(), containerdconfig.OffHostPlugins)
-	var cfg string
-	if strings.HasPrefix(d.version, "1.") {
-		cfg = "version = 2\n" + common + fmt.Sprintf(`
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = %q
-  restrict_oom_score_adj = true
-  netns_mounts_under_state_dir = true
-  disable_tcp_service = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = %q
-    conf_dir = %q
-  # 1.6 drops its default runtimes once one is listed: runc is named again.
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-    runtime_type = "io.containerd.runc.v2"
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.%s]
-    runtime_type = %q
-  # 1.6 passes only the path of an options file.
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.%s]
-    runtime_type = %q
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.%s.options]
-      ConfigPath = %q
-`, pauseImage, cniBinDir, cd.cniConfDir, criHandler, runtimeName, criOptionsHandler, runtimeName, criOptionsHandler, cd.runc.options)
-	} else {
-		cfg = "version = 3\n" + common + fmt.Sprintf(`
-[plugins."io.containerd.cri.v1.images".pinned_images]
-  sandbox = %q
-
-[plugins."io.containerd.cri.v1.runtime"]
-  restrict_oom_score_adj = true
-  netns_mounts_under_state_dir = true
-  [plugins."io.containerd.cri.v1.runtime".cni]
-    bin_dirs = [%q]
-    conf_dir = %q
-  [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.%s]
-    runtime_type = %q
-  # 2.x passes the options table itself, as TOML.
-  [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.%s]
-    runtime_type = %q
-    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.%s.options]
-      BinaryName = %q
-
-[plugins."io.containerd.grpc.v1.cri"]
-  disable_tcp_service = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-`, pauseImage, cniBinDir, cd.cniConfDir, criHandler, runtimeName, criOptionsHandler, runtimeName, criOptionsHandler, cd.runc.path)
+	// 1.6 passes only the path of an options file to the shim; 2.x the
+	// options table itself.
+	options := map[string]string{"BinaryName": cd.runc.path}
+	if strings.HasPrefix(d.Version, "1.") {
+		options = map[string]string{"ConfigPath": cd.runc.options}
 	}
-	return os.WriteFile(d.configPath(), []byte(cfg), 0o644)
+	return d.CRIConfig(containerdconfig.CRI{
+		SandboxImage: pauseImage,
+		CNIBinDir:    cniBinDir,
+		CNIConfDir:   cd.cniConfDir,
+		Runtimes: []containerdconfig.Runtime{
+			{Handler: criHandler, Type: runtimeName},
+			{Handler: criOptionsHandler, Type: runtimeName, Options: options},
+		},
+	}), nil
 }
 
 // runcWrapper is a runc that appends each call's arguments to calls, and

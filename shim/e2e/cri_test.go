@@ -14,6 +14,8 @@ import (
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/hack/privatecontainerd"
 )
 
 // criImage holds /native (a static Linux program), /script.sh and every
@@ -211,7 +213,7 @@ func expectLogLine(t *testing.T, lines []string, want string) {
 // the containers that runc started for them).
 func (cd *criDaemon) shims() int {
 	n := 0
-	for _, p := range processesMentioning(cd.address) {
+	for _, p := range processesMentioning(cd.Address) {
 		if filepath.Base(strings.TrimSuffix(p.exe, " (deleted)")) == shimBinary {
 			n++
 		}
@@ -258,7 +260,7 @@ type criLeftovers struct {
 
 func (cd *criDaemon) leftovers() criLeftovers {
 	var l criLeftovers
-	l.mounts = mountsUnder(cd.dir)
+	l.mounts = privatecontainerd.MountsUnder(cd.Dir)
 	for _, dir := range cgroupDirsNamed(strings.TrimPrefix(cd.cgroupParent, "/")) {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
@@ -311,7 +313,7 @@ func (cd *criDaemon) expectClean(t *testing.T, before []string) {
 // exit codes, logs, stats, OOM kills, namespaces, and a few Pods at once.
 func TestCRI(t *testing.T) {
 	cd := startCRIDaemon(t)
-	before := mountsUnder(cd.dir)
+	before := privatecontainerd.MountsUnder(cd.Dir)
 	t.Run("wasm-and-sidecar", func(t *testing.T) { testCRIPod(t, cd) })
 	t.Run("exit-codes", func(t *testing.T) { testCRIExitCodes(t, cd) })
 	t.Run("oom", func(t *testing.T) { testCRIOOM(t, cd) })
@@ -325,7 +327,7 @@ func TestCRI(t *testing.T) {
 // their logs, the sidecar's stats and stop, a restart of the wasm
 // container, and nothing left once the Pod is removed.
 func testCRIPod(t *testing.T, cd *criDaemon) {
-	before := mountsUnder(cd.dir)
+	before := privatecontainerd.MountsUnder(cd.Dir)
 	p := cd.runPod(t, "hello", true)
 	// The image of examples/k8s/pod.yaml: its entrypoint is the module.
 	wasm := p.containerOf(t, helloLinuxImage, "wasm", 0, nil, []string{"from", "cri"}, nil)
@@ -485,7 +487,7 @@ func testCRIScale(t *testing.T, cd *criDaemon) {
 	for _, id := range ids {
 		cd.waitState(t, id, runtimeapi.ContainerState_CONTAINER_RUNNING)
 	}
-	t.Logf("%d Pods of the wasm image Running through CRI in %v (containerd %s)", pods, time.Since(started).Round(time.Millisecond), cd.version)
+	t.Logf("%d Pods of the wasm image Running through CRI in %v (containerd %s)", pods, time.Since(started).Round(time.Millisecond), cd.Version)
 	if n := cd.shims(); n != pods {
 		t.Errorf("%d shims for %d Pods, want one each", n, pods)
 	}

@@ -40,7 +40,7 @@ func (d *daemon) ctrCmd(stdin io.Reader, stdout io.Writer, args ...string) (stri
 // ctrExec prepares a ctr command; ctr 2.x would otherwise print the
 // daemon's cgroup v1 deprecation warning on stderr at every call.
 func (d *daemon) ctrExec(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, d.ctr, d.ctrArgs(args...)...)
+	cmd := exec.CommandContext(ctx, d.Ctr, d.ctrArgs(args...)...)
 	cmd.Env = append(os.Environ(), "CONTAINERD_SUPPRESS_DEPRECATION_WARNINGS=1")
 	// Bound the wait for ctr's output copies after a timeout kill too.
 	cmd.WaitDelay = 5 * time.Second
@@ -48,7 +48,7 @@ func (d *daemon) ctrExec(ctx context.Context, args ...string) *exec.Cmd {
 }
 
 func (d *daemon) ctrArgs(args ...string) []string {
-	return append([]string{"--address", d.address, "--namespace", d.ns}, args...)
+	return append([]string{"--address", d.Address, "--namespace", d.ns}, args...)
 }
 
 // exitCode maps a finished command's error to its exit status; -1 means it

@@ -50,8 +50,8 @@ func example(name string) string { return filepath.Join(suite.repo, "bin", "exam
 // client subtests show it.
 func skipOldCtr(t *testing.T, wasmLayer bool, out string) {
 	t.Helper()
-	if wasmLayer && strings.HasPrefix(suite.daemon.version, "1.") && strings.Contains(out, mismatchedLayers) {
-		t.Skipf("ctr %s cannot unpack a wasm-layer image (%q); the Go client runs it on this daemon", suite.daemon.version, mismatchedLayers)
+	if wasmLayer && strings.HasPrefix(suite.daemon.Version, "1.") && strings.Contains(out, mismatchedLayers) {
+		t.Skipf("ctr %s cannot unpack a wasm-layer image (%q); the Go client runs it on this daemon", suite.daemon.Version, mismatchedLayers)
 	}
 }
 
@@ -220,8 +220,8 @@ func TestImageBadLayers(t *testing.T) {
 				corruptBlob(t, d, unique)
 			}
 			t.Run("ctr", func(t *testing.T) {
-				if strings.HasPrefix(d.version, "1.") {
-					t.Skipf("ctr %s cannot unpack a wasm-layer image (%q)", d.version, mismatchedLayers)
+				if strings.HasPrefix(d.Version, "1.") {
+					t.Skipf("ctr %s cannot unpack a wasm-layer image (%q)", d.Version, mismatchedLayers)
 				}
 				id := containerID(t)
 				before := snapshotLeftovers(id)
@@ -275,7 +275,7 @@ func TestImageConfigMediaTypes(t *testing.T) {
 				out, errOut, exit := runCtr(t, "images", "pull", "--plain-http", "--platform", wasmPlatform, ref)
 				if exit == 0 {
 					out, errOut, exit = ctrRunImage(t, ref)
-				} else if strings.HasPrefix(d.version, "1.") {
+				} else if strings.HasPrefix(d.Version, "1.") {
 					want = mismatchedLayers
 				}
 				if exit == 0 || !strings.Contains(out+errOut, want) {
@@ -384,7 +384,7 @@ func snapshotFiles(t *testing.T, c *client.Client, ctx context.Context, id strin
 // daemon's content store, as a failing disk would.
 func corruptBlob(t *testing.T, d *daemon, data []byte) {
 	t.Helper()
-	blobs, _ := filepath.Glob(filepath.Join(d.root, "io.containerd.content.v1.content", "blobs", "sha256", "*"))
+	blobs, _ := filepath.Glob(filepath.Join(d.Root, "io.containerd.content.v1.content", "blobs", "sha256", "*"))
 	for _, b := range blobs {
 		got, err := os.ReadFile(b)
 		if err != nil || !bytes.Equal(got, data) {

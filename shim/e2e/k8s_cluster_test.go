@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/hack/privatecontainerd"
 )
 
 // k8sVersion is the Kubernetes that hack/install-k8s.sh builds.
@@ -378,9 +380,9 @@ func (c *cluster) stop() {
 		}
 	}
 	for i := len(c.procs) - 1; i >= 0; i-- {
-		terminate(c.procs[i].cmd.Process, c.procs[i].exited)
+		privatecontainerd.Terminate(c.procs[i].cmd.Process, c.procs[i].exited, privatecontainerd.TerminateGrace)
 	}
-	for _, m := range mountsUnder(c.dir) {
+	for _, m := range privatecontainerd.MountsUnder(c.dir) {
 		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
 			t.Errorf("unmount %s: %v", m, err)
 		}

@@ -19,7 +19,7 @@ func TestKubernetes(t *testing.T) {
 	needK8s(t)
 	cgroupRoot := kubeletCgroupRoot(t)
 	cd := startCRIDaemon(t)
-	c := startCluster(t, cd.address, cgroupRoot)
+	c := startCluster(t, cd.Address, cgroupRoot)
 	examples := filepath.Join(suite.repo, "examples", "k8s")
 
 	c.mustKubectl("apply", "-f", filepath.Join(examples, "runtimeclass.yaml"), "-f", filepath.Join(examples, "pod.yaml"))

@@ -1,15 +1,15 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/hack/privatecontainerd"
 )
 
 // proc is one host process, identified by pid and start time so that a
@@ -86,55 +86,6 @@ func processesMentioning(s string) []proc {
 	return out
 }
 
-// mountsUnder lists mount points under dir, deepest first so that they can
-// be unmounted in that order.
-func mountsUnder(dir string) []string {
-	var out []string
-	for _, mp := range mountPoints() {
-		if mp == dir || strings.HasPrefix(mp, dir+"/") {
-			out = append(out, mp)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return out
-}
-
-func mountPoints() []string {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) > 4 {
-			out = append(out, unescapeMount(fields[4]))
-		}
-	}
-	return out
-}
-
-// unescapeMount undoes the octal escapes (\040 for space) of mountinfo.
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
 // cgroupDirsNamed finds folders called name in every cgroup hierarchy: the
 // v1 controllers, the hybrid unified tree, or a pure v2 mount.
 func cgroupDirsNamed(name string) []string {
@@ -162,14 +113,14 @@ type leftovers struct {
 func snapshotLeftovers(id string) leftovers {
 	d := suite.daemon
 	l := leftovers{
-		mounts:  mountsUnder(d.dir),
+		mounts:  privatecontainerd.MountsUnder(d.Dir),
 		cgroups: cgroupDirsNamed(id),
 		procs:   map[string]proc{},
 	}
 	for _, p := range processes() {
 		l.procs[p.key()] = p
 	}
-	for _, base := range []string{d.state, d.root} {
+	for _, base := range []string{d.State, d.Root} {
 		dir := filepath.Join(base, "io.containerd.runtime.v2.task", d.ns, id)
 		if _, err := os.Stat(dir); err == nil {
 			l.stateDirs = append(l.stateDirs, dir)
@@ -184,7 +135,7 @@ func snapshotLeftovers(id string) leftovers {
 // container's cgroup.
 func (p proc) belongsTo(id string) bool {
 	d := suite.daemon
-	if strings.Contains(p.cmdline, id) || strings.Contains(p.cmdline, d.address) {
+	if strings.Contains(p.cmdline, id) || strings.Contains(p.cmdline, d.Address) {
 		return true
 	}
 	if filepath.Base(strings.TrimSuffix(p.exe, " (deleted)")) != shimBinary {

@@ -111,7 +111,7 @@ func expectShimDebugLine(t *testing.T, from int64, msg, id string) {
 	t.Helper()
 	waitFor(t, 5*time.Second, fmt.Sprintf("the shim's debug line %q in containerd's log", msg), func() bool {
 		var b bytes.Buffer
-		suite.daemon.printLog(&b, from)
+		suite.daemon.CopyLog(&b, from)
 		for _, l := range lines(b.String()) {
 			if strings.Contains(l, "level=debug") && strings.Contains(l, msg) && strings.Contains(l, id) {
 				return true
@@ -142,7 +142,7 @@ func TestBinaryLogURI(t *testing.T) {
 	t.Run("ctr-spew", func(t *testing.T) {
 		id, f := containerID(t), newLoggerFiles(t)
 		before := snapshotLeftovers(id)
-		logFrom := suite.daemon.logSize()
+		logFrom := suite.daemon.LogSize()
 		out, errOut, exit := runCtr(t, ctrRunArgs(id, []string{"--log-uri", loggerURI(bin, f.args(id))}, demoModule, "spew", fmt.Sprint(loggerSpewMiB))...)
 		if exit != 0 || out != "" {
 			t.Errorf("ctr run exit %d, stdout %q (want 0 and none: output goes to the logger); stderr: %s", exit, clip(out), errOut)

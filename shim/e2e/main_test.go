@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/hack/privatecontainerd"
 )
 
 const (
@@ -51,7 +53,7 @@ func runMain(m *testing.M) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		if d != nil {
-			d.printLog(os.Stderr, 0)
+			d.CopyLog(os.Stderr, 0)
 			d.stop()
 		}
 		return 1
@@ -60,7 +62,7 @@ func runMain(m *testing.M) int {
 	defer stopBeforeTimeout(d).Stop()
 	if err := d.importImages(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
-		d.printLog(os.Stderr, 0)
+		d.CopyLog(os.Stderr, 0)
 		d.stop()
 		return 1
 	}
@@ -91,8 +93,8 @@ func stopBeforeTimeout(d *daemon) *time.Timer {
 	}
 	margin := min(30*time.Second, timeout/10)
 	return time.AfterFunc(timeout-margin, func() {
-		fmt.Fprintf(os.Stderr, "e2e: go test -timeout %v is %v away: stopping containerd %s now\n", timeout, margin, d.version)
-		d.printLog(os.Stderr, 0)
+		fmt.Fprintf(os.Stderr, "e2e: go test -timeout %v is %v away: stopping containerd %s now\n", timeout, margin, d.Version)
+		d.CopyLog(os.Stderr, 0)
 		if err := d.stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: teardown: %v\n", err)
 		}
@@ -141,8 +143,8 @@ func prerequisites(repo string) string {
 	}
 	v := daemonVersion()
 	need := []string{
-		filepath.Join(repo, "bin", "containerd-"+v, "containerd"),
-		filepath.Join(repo, "bin", "containerd-"+v, "ctr"),
+		filepath.Join(privatecontainerd.BinDir(repo, v), "containerd"),
+		filepath.Join(privatecontainerd.BinDir(repo, v), "ctr"),
 		filepath.Join(repo, "bin", shimBinary),
 		filepath.Join(imagesDir(repo), "testdata.tar"),
 	}
@@ -162,12 +164,12 @@ func needDaemon(t *testing.T) *daemon {
 		t.Skip(suite.skip)
 	}
 	d := suite.daemon
-	from := d.logSize()
+	from := d.LogSize()
 	t.Cleanup(func() {
 		if t.Failed() {
 			var b strings.Builder
-			d.printLog(&b, from)
-			t.Logf("containerd %s log during %s:\n%s", d.version, t.Name(), b.String())
+			d.CopyLog(&b, from)
+			t.Logf("containerd %s log during %s:\n%s", d.Version, t.Name(), b.String())
 		}
 	})
 	return d

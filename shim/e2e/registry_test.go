@@ -148,7 +148,7 @@ var builder struct {
 func wasmImage(t *testing.T, args ...string) {
 	t.Helper()
 	builder.once.Do(func() {
-		builder.path = filepath.Join(suite.daemon.dir, "wasm-image")
+		builder.path = filepath.Join(suite.daemon.Dir, "wasm-image")
 		cmd := exec.Command("go", "build", "-o", builder.path, "./hack/wasm-image")
 		cmd.Dir = suite.repo
 		if out, err := cmd.CombinedOutput(); err != nil {

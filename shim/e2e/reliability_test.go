@@ -20,6 +20,8 @@ import (
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/hack/privatecontainerd"
 )
 
 // exitBound is how long containerd may take to notice that a task is gone
@@ -31,16 +33,8 @@ const exitBound = 30 * time.Second
 // brought back by its service manager. Shims keep running meanwhile.
 func (d *daemon) restart(t *testing.T) {
 	t.Helper()
-	if err := d.cmd.Process.Kill(); err != nil {
-		t.Fatalf("kill containerd: %v", err)
-	}
-	<-d.exited
-	d.exited = make(chan struct{})
-	if err := d.spawn(suite.repo); err != nil {
+	if err := d.Restart(); err != nil {
 		t.Fatalf("restart containerd: %v", err)
-	}
-	if err := d.waitReady(time.Minute); err != nil {
-		t.Fatalf("restarted containerd: %v", err)
 	}
 }
 
@@ -48,7 +42,7 @@ func (d *daemon) restart(t *testing.T) {
 // bootstrap leaves shim.pid and address.
 func bundleDir(id string) string {
 	d := suite.daemon
-	return filepath.Join(d.state, "io.containerd.runtime.v2.task", d.ns, id)
+	return filepath.Join(d.State, "io.containerd.runtime.v2.task", d.ns, id)
 }
 
 func shimPid(t *testing.T, id string) int {
@@ -179,7 +173,7 @@ func TestShimDeath(t *testing.T) {
 // connected after the restart, and in ctr task ls.
 func TestDaemonRestart(t *testing.T) {
 	d := needDaemon(t)
-	host, err := os.MkdirTemp(d.dir, "restart")
+	host, err := os.MkdirTemp(d.Dir, "restart")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +318,7 @@ func settledCount(timeout time.Duration) hostCounts {
 func countHost() hostCounts {
 	d := suite.daemon
 	var c hostCounts
-	c.mounts = len(mountsUnder(d.dir))
+	c.mounts = len(privatecontainerd.MountsUnder(d.Dir))
 	for _, dir := range cgroupDirsNamed(d.ns) {
 		filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
 			if err == nil && e.IsDir() && path != dir {
@@ -339,7 +333,7 @@ func countHost() hostCounts {
 	procs := processes()
 	shims := map[int]bool{}
 	for _, p := range procs {
-		if isShimExe(p) && strings.Contains(p.cmdline, d.address) {
+		if isShimExe(p) && strings.Contains(p.cmdline, d.Address) {
 			shims[p.pid] = true
 		}
 	}
@@ -352,7 +346,7 @@ func countHost() hostCounts {
 			c.shimProcs++
 		}
 	}
-	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", d.cmd.Process.Pid))
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", d.Pid()))
 	c.daemonFds = len(fds)
 	return c
 }

@@ -178,7 +178,7 @@ func TestRootfsReadWrite(t *testing.T) {
 // destination, which does not exist in the image.
 func TestBindMount(t *testing.T) {
 	d := needDaemon(t)
-	host, err := os.MkdirTemp(d.dir, "bind")
+	host, err := os.MkdirTemp(d.Dir, "bind")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestImageFiles(t *testing.T) {
 // TestLogURI: a file:// stdio URI gets the task's output in that file.
 func TestLogURI(t *testing.T) {
 	d := needDaemon(t)
-	path := filepath.Join(d.dir, "logs", containerID(t)+".log")
+	path := filepath.Join(d.Dir, "logs", containerID(t)+".log")
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +286,7 @@ func TestReadonlyRootfs(t *testing.T) {
 	}
 	t.Run("ctr", func(t *testing.T) {
 		if !ctrHasFlag(t, "--read-only", "run") {
-			t.Skipf("ctr %s has no run --read-only", suite.daemon.version)
+			t.Skipf("ctr %s has no run --read-only", suite.daemon.Version)
 		}
 		out, _, exit := runCtr(t, ctrRunArgs(containerID(t), []string{"--read-only"}, demoModule, "write", "/x.txt", "hi")...)
 		check(t, exit, out)
