@@ -35,7 +35,7 @@ func v1Plan(r *specs.LinuxResources) (lib *specs.LinuxResources, ws []write, err
 	ws = append(ws, v1BlockIO(r.BlockIO)...)
 	ws = append(ws, hugetlbWrites("hugetlb", ".limit_in_bytes", r.HugepageLimits)...)
 	if n := r.Network; n != nil {
-		if id := nonZero(n.ClassID); id != 0 {
+		if id := orZero(n.ClassID); id != 0 {
 			ws = append(ws, write{ctrl: "net_cls", file: "net_cls.classid", value: utoa(uint64(id))})
 		}
 		for _, p := range n.Priorities {
@@ -57,7 +57,7 @@ func v1Memory(m *specs.LinuxMemory) ([]write, error) {
 		return nil, nil
 	}
 	var ws []write
-	limit, swap := nonZero(m.Limit), nonZero(m.Swap)
+	limit, swap := orZero(m.Limit), orZero(m.Swap)
 	both := limit != 0 && swap != 0
 	if limit != 0 {
 		ws = append(ws, write{ctrl: "memory", file: "memory.limit_in_bytes", value: itoa(limit), retry: both})
@@ -70,7 +70,7 @@ func v1Memory(m *specs.LinuxMemory) ([]write, error) {
 		// too, where the kernel accounts swap.
 		ws = append(ws, write{ctrl: "memory", file: "memory.memsw.limit_in_bytes", value: "-1", optional: true})
 	}
-	if v := nonZero(m.Reservation); v != 0 {
+	if v := orZero(m.Reservation); v != 0 {
 		ws = append(ws, write{ctrl: "memory", file: "memory.soft_limit_in_bytes", value: itoa(v)})
 	}
 	if m.DisableOOMKiller != nil && *m.DisableOOMKiller {
@@ -94,11 +94,11 @@ func v1CPU(c *specs.LinuxCPU) []write {
 		return nil
 	}
 	var ws []write
-	if v := nonZero(c.Shares); v != 0 {
+	if v := orZero(c.Shares); v != 0 {
 		ws = append(ws, write{ctrl: "cpu", file: "cpu.shares", value: utoa(v), readBack: true})
 	}
-	quota := nonZero(c.Quota)
-	if v := nonZero(c.Period); v != 0 {
+	quota := orZero(c.Quota)
+	if v := orZero(c.Period); v != 0 {
 		ws = append(ws, write{ctrl: "cpu", file: "cpu.cfs_period_us", value: utoa(v), retry: quota != 0})
 	}
 	if c.Burst != nil {
@@ -110,8 +110,8 @@ func v1CPU(c *specs.LinuxCPU) []write {
 	if c.Idle != nil {
 		ws = append(ws, write{ctrl: "cpu", file: "cpu.idle", value: itoa(*c.Idle)})
 	}
-	runtime := nonZero(c.RealtimeRuntime)
-	if v := nonZero(c.RealtimePeriod); v != 0 {
+	runtime := orZero(c.RealtimeRuntime)
+	if v := orZero(c.RealtimePeriod); v != 0 {
 		ws = append(ws, write{ctrl: "cpu", file: "cpu.rt_period_us", value: utoa(v), retry: runtime != 0})
 	}
 	if runtime != 0 {
@@ -127,20 +127,20 @@ func v1BlockIO(b *specs.LinuxBlockIO) []write {
 		return nil
 	}
 	var ws []write
-	if v := nonZero(b.Weight); v != 0 {
+	if v := orZero(b.Weight); v != 0 {
 		ws = append(ws, write{ctrl: "blkio", file: "blkio.weight", value: utoa(uint64(v)),
 			alt: &write{file: "blkio.bfq.weight", value: utoa(uint64(v))}})
 	}
-	if v := nonZero(b.LeafWeight); v != 0 {
+	if v := orZero(b.LeafWeight); v != 0 {
 		ws = append(ws, write{ctrl: "blkio", file: "blkio.leaf_weight", value: utoa(uint64(v))})
 	}
 	for _, d := range b.WeightDevice {
 		dev := fmt.Sprintf("%d:%d ", d.Major, d.Minor)
-		if v := nonZero(d.Weight); v != 0 {
+		if v := orZero(d.Weight); v != 0 {
 			ws = append(ws, write{ctrl: "blkio", file: "blkio.weight_device", value: dev + utoa(uint64(v)),
 				alt: &write{file: "blkio.bfq.weight_device", value: dev + utoa(uint64(v))}})
 		}
-		if v := nonZero(d.LeafWeight); v != 0 {
+		if v := orZero(d.LeafWeight); v != 0 {
 			ws = append(ws, write{ctrl: "blkio", file: "blkio.leaf_weight_device", value: dev + utoa(uint64(v))})
 		}
 	}

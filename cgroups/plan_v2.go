@@ -85,7 +85,7 @@ func (p *v2Plan) memory(m *specs.LinuxMemory) error {
 	if m == nil {
 		return nil
 	}
-	limit, swapTotal, low := nonZero(m.Limit), nonZero(m.Swap), nonZero(m.Reservation)
+	limit, swapTotal, low := orZero(m.Limit), orZero(m.Swap), orZero(m.Reservation)
 	if limit == 0 && swapTotal == 0 && low == 0 {
 		return nil
 	}
@@ -150,12 +150,12 @@ func (p *v2Plan) io(b *specs.LinuxBlockIO) {
 	if b == nil {
 		return
 	}
-	if w := nonZero(b.Weight); w != 0 {
+	if w := orZero(b.Weight); w != 0 {
 		p.add(write{file: "io.bfq.weight", value: utoa(uint64(w)),
 			alt: &write{file: "io.weight", value: utoa(cgroup2ioWeight(w))}})
 	}
 	for _, d := range b.WeightDevice {
-		if w := nonZero(d.Weight); w != 0 {
+		if w := orZero(d.Weight); w != 0 {
 			p.add(write{file: "io.bfq.weight", value: fmt.Sprintf("%d:%d %d", d.Major, d.Minor, w), optional: true})
 		}
 	}
@@ -180,10 +180,10 @@ func (p *v2Plan) cpu(c *specs.LinuxCPU) {
 	if c.Idle != nil {
 		p.add(write{file: "cpu.idle", value: itoa(*c.Idle)})
 	}
-	if s := nonZero(c.Shares); s != 0 {
+	if s := orZero(c.Shares); s != 0 {
 		p.add(write{file: "cpu.weight", value: utoa(cgroup2.ConvertCPUSharesToCgroupV2Value(s))})
 	}
-	quota, period := nonZero(c.Quota), nonZero(c.Period)
+	quota, period := orZero(c.Quota), orZero(c.Period)
 	if c.Burst != nil {
 		p.add(write{file: "cpu.max.burst", value: utoa(*c.Burst), retry: quota != 0})
 	}

@@ -57,9 +57,9 @@ func (w write) String() string {
 	return w.file + "=" + w.value
 }
 
-// nonZero returns the value p points at, with nil read as 0: runc takes a
+// orZero is the value p points at, or 0 for nil: runc takes a
 // 0 in a numeric field as "unset".
-func nonZero[T int64 | uint64 | uint16 | uint32](p *T) T {
+func orZero[T int64 | uint64 | uint16 | uint32](p *T) T {
 	if p == nil {
 		return 0
 	}
@@ -78,7 +78,7 @@ func pidsMax(p *specs.LinuxPids) string {
 	if p == nil {
 		return ""
 	}
-	switch limit := nonZero(p.Limit); {
+	switch limit := orZero(p.Limit); {
 	case limit > 0:
 		return itoa(limit)
 	case limit < 0:
