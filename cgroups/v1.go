@@ -14,19 +14,40 @@ import (
 
 // v1 is a cgroup in every v1 hierarchy the host mounts.
 type v1 struct {
-	cg cgroup1.Cgroup
+	cg   cgroup1.Cgroup
+	path string
 }
 
 func newV1(path string, resources *specs.LinuxResources) (*v1, error) {
-	r, err := v1Resources(resources)
+	lib, ws, err := v1Plan(resources)
 	if err != nil {
 		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
 	}
-	cg, err := cgroup1.New(cgroup1.StaticPath(path), r)
+	cg, err := cgroup1.New(cgroup1.StaticPath(path), lib)
 	if err != nil {
+		// The library leaves the hierarchies it got through.
+		if half, lerr := cgroup1.Load(cgroup1.StaticPath(path)); lerr == nil {
+			_ = half.Delete()
+		}
 		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
 	}
-	return &v1{cg: cg}, nil
+	c := &v1{cg: cg, path: path}
+	if err := applyWrites(c.dir, ws); err != nil {
+		_ = cg.Delete()
+		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// dir is the cgroup's directory in the hierarchy of controller ctrl, if
+// the host mounts one.
+func (c *v1) dir(ctrl string) (string, bool) {
+	for _, s := range c.cg.Subsystems() {
+		if p, ok := s.(interface{ Path(string) string }); ok && string(s.Name()) == ctrl {
+			return p.Path(c.path), true
+		}
+	}
+	return "", false
 }
 
 func (c *v1) Add(pid int) error {
@@ -37,14 +58,14 @@ func (c *v1) Add(pid int) error {
 }
 
 func (c *v1) Update(r *specs.LinuxResources) error {
-	r, err := v1Resources(r)
+	lib, ws, err := v1Plan(r)
 	if err != nil {
 		return fmt.Errorf("update cgroup: %w", err)
 	}
-	if err := c.cg.Update(r); err != nil {
+	if err := c.cg.Update(lib); err != nil {
 		return fmt.Errorf("update cgroup: %w", err)
 	}
-	return nil
+	return wrap("update cgroup", applyWrites(c.dir, ws))
 }
 
 func (c *v1) Stats() (proto.Message, error) {

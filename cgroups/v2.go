@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
 
 	"github.com/containerd/cgroups/v3/cgroup2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -17,48 +20,63 @@ const unifiedMountpoint = "/sys/fs/cgroup"
 type v2 struct {
 	m   *cgroup2.Manager
 	dir string
+	// devices are the rules of the device filter attached last: the
+	// library attaches one more program on every call, and each must
+	// allow an access, so the same rules are not attached twice.
+	devices []specs.LinuxDeviceCgroup
 }
 
 func newV2(mountpoint, path string, resources *specs.LinuxResources) (*v2, error) {
-	res, files, err := v2Resources(resources)
+	plan, err := newV2Plan(resources)
 	if err != nil {
 		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
 	}
-	m, err := cgroup2.NewManager(mountpoint, path, res)
+	m, err := cgroup2.NewManager(mountpoint, path, &cgroup2.Resources{Devices: plan.devices})
 	if err != nil {
 		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
 	}
-	c := &v2{m: m, dir: filepath.Join(mountpoint, path)}
-	if err := c.writeFiles(files); err != nil {
+	c := &v2{m: m, dir: filepath.Join(mountpoint, path), devices: plan.devices}
+	if err := c.apply(plan); err != nil {
 		_ = m.Delete()
 		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
 	}
 	return c, nil
 }
 
-// writeFiles writes what cgroup2.Resources cannot carry. The names were
-// checked to be plain file names of the cgroup's directory.
-func (c *v2) writeFiles(files map[string]string) error {
-	for name, value := range files {
-		if err := writeExisting(filepath.Join(c.dir, name), value); err != nil {
-			return fmt.Errorf("set %s to %q: %w", name, value, err)
-		}
+// apply enables the controllers the plan's files belong to in the
+// cgroup's parents, best effort as runc does (a controller that cannot be
+// enabled shows as its file missing), then writes the files.
+func (c *v2) apply(plan *v2Plan) error {
+	for _, ctrl := range plan.controllers() {
+		_ = c.m.ToggleControllers([]string{ctrl}, cgroup2.Enable)
 	}
-	return nil
+	if err := plan.usage.check(c.dir); err != nil {
+		return err
+	}
+	return applyWrites(func(string) (string, bool) { return c.dir, true }, plan.writes)
 }
 
-// writeExisting writes to a file that must exist: a name the kernel does
-// not know fails with ENOENT rather than a refused create.
-func writeExisting(path, value string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+// check refuses limits at or below the memory the cgroup uses now, as
+// runc does for memory.checkBeforeUpdate; a usage it cannot read passes.
+func (mc *memoryCheck) check(dir string) error {
+	if mc == nil {
+		return nil
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "memory.current"))
 	if err != nil {
-		return err
+		return nil
 	}
-	if _, err := f.WriteString(value); err != nil {
-		f.Close()
-		return err
+	usage, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil {
+		return nil
 	}
-	return f.Close()
+	if mc.swap > 0 && mc.swap <= usage {
+		return fmt.Errorf("memory+swap limit %d is at or below the usage %d", mc.swap, usage)
+	}
+	if mc.limit > 0 && mc.limit <= usage {
+		return fmt.Errorf("memory limit %d is at or below the usage %d", mc.limit, usage)
+	}
+	return nil
 }
 
 func (c *v2) Add(pid int) error {
@@ -69,14 +87,17 @@ func (c *v2) Add(pid int) error {
 }
 
 func (c *v2) Update(r *specs.LinuxResources) error {
-	res, files, err := v2Resources(r)
+	plan, err := newV2Plan(r)
 	if err != nil {
 		return fmt.Errorf("update cgroup: %w", err)
 	}
-	if err := c.m.Update(res); err != nil {
-		return fmt.Errorf("update cgroup: %w", err)
+	if len(plan.devices) > 0 && !reflect.DeepEqual(plan.devices, c.devices) {
+		if err := c.m.Update(&cgroup2.Resources{Devices: plan.devices}); err != nil {
+			return fmt.Errorf("update cgroup: %w", err)
+		}
+		c.devices = plan.devices
 	}
-	return wrap("update cgroup", c.writeFiles(files))
+	return wrap("update cgroup", c.apply(plan))
 }
 
 func (c *v2) Stats() (proto.Message, error) {
