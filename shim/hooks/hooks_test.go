@@ -72,6 +72,15 @@ func readRecord(t *testing.T, path string) record {
 	return r
 }
 
+func decodeState(t *testing.T, stdin string) specs.State {
+	t.Helper()
+	var s specs.State
+	if err := json.Unmarshal([]byte(stdin), &s); err != nil {
+		t.Fatalf("stdin is not a JSON state: %v: %q", err, stdin)
+	}
+	return s
+}
+
 func hook(args ...string) specs.Hook {
 	return specs.Hook{Path: helper, Args: append([]string{"helper"}, args...)}
 }
@@ -86,10 +95,7 @@ func TestStateOnStdin(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := readRecord(t, out)
-	var got specs.State
-	if err := json.Unmarshal([]byte(r.Stdin), &got); err != nil {
-		t.Fatalf("stdin is not a JSON state: %v: %q", err, r.Stdin)
-	}
+	got := decodeState(t, r.Stdin)
 	if !reflect.DeepEqual(&got, testState) {
 		t.Errorf("state on stdin = %+v, want %+v", got, *testState)
 	}
