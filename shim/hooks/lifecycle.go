@@ -58,6 +58,11 @@ func (c *Container) CreateContainer(ctx context.Context, pid int) error {
 // StartContainer runs the startContainer hooks confined to the rootfs,
 // where their paths resolve, as cred (nil: the caller's identity); a hook
 // without env gets env, the container process's, as runc gives it.
+//
+// The confinement is a chroot, not runc's pivot_root with the spec's
+// capabilities and seccomp filter: a hook that runs as root keeps root's
+// capabilities, with which a program of the image could leave the chroot.
+// The hook's path comes from the spec's author, its program from the image.
 func (c *Container) StartContainer(ctx context.Context, pid int, cred *syscall.Credential, env []string) error {
 	if c == nil {
 		return nil
