@@ -17,6 +17,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/cgroups"
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/hooks"
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/native"
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/wasmlayer"
@@ -39,6 +40,9 @@ type container struct {
 	// native is runc's container when the entrypoint is a Linux program,
 	// nil for a wasm task.
 	native *native.Init
+	// hooks are a wasm task's OCI hooks (runc runs a native container's);
+	// nil until the task child exists, and again once poststop ran.
+	hooks *hooks.Container
 
 	mu    sync.Mutex // guards execs
 	execs map[string]*process
@@ -52,6 +56,11 @@ func createContainer(ctx context.Context, id, bundle string, mounts []*types.Mou
 		return nil, err
 	}
 	c := &container{id: id, bundle: bundle, rootfs: rootfsPath(bundle, spec), spec: spec, execs: map[string]*process{}}
+	defer func() {
+		if retErr != nil {
+			c.poststop(ctx) // last: the spec runs them once the container is destroyed
+		}
+	}()
 	if err := c.mountRootfs(mounts); err != nil {
 		return nil, err
 	}
@@ -76,6 +85,16 @@ func createContainer(ctx context.Context, id, bundle string, mounts []*types.Mou
 	childOpts, err := childOptions(spec, spec.Process, c.rootfs)
 	if err != nil {
 		return nil, err
+	}
+	if err := hooks.Validate(spec.Hooks); err != nil {
+		return nil, err
+	}
+	ch := &hooks.Container{ID: id, Bundle: bundle, Annotations: spec.Annotations, Hooks: spec.Hooks, Rootfs: c.rootfs}
+	childOpts.Spec.Hooks = ch
+	childOpts.Spawned = func(pid int) error {
+		// From here on, the spec's destroy step ends with poststop.
+		c.hooks = ch
+		return ch.CreateRuntime(ctx, pid)
 	}
 	if err := c.createCgroup(ctx); err != nil {
 		return nil, err
@@ -130,6 +149,21 @@ func (c *container) createCgroup(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// poststart runs the poststart hooks of a wasm task whose module started.
+func (c *container) poststart(ctx context.Context) error {
+	return c.hooks.Poststart(ctx, c.init.pid)
+}
+
+// poststop runs the poststop hooks once, after the task is destroyed; the
+// spec makes their failures warnings.
+func (c *container) poststop(ctx context.Context) {
+	h := c.hooks
+	c.hooks = nil
+	if err := h.Poststop(context.WithoutCancel(ctx)); err != nil {
+		log.G(ctx).WithError(err).WithField("id", c.id).Warn("poststop hook failed")
+	}
 }
 
 // watchOOM reports every OOM kill in the container's cgroup.

@@ -132,6 +132,14 @@ func (s *service) Start(ctx context.Context, r *taskapi.StartRequest) (*taskapi.
 	if err != nil {
 		return nil, err
 	}
+	if p.id == "" {
+		if err := c.poststart(ctx); err != nil {
+			// As runc: a failed poststart hook fails the start and
+			// kills the task.
+			_ = p.kill(syscall.SIGKILL)
+			return nil, err
+		}
+	}
 	return &taskapi.StartResponse{Pid: uint32(p.pid)}, nil
 }
 
@@ -174,6 +182,7 @@ func (s *service) deleteContainer(ctx context.Context, c *container) error {
 	c.deleteNative(ctx)
 	c.deleteCgroup(ctx)
 	c.unmountRootfs(ctx)
+	c.poststop(ctx)
 	s.mu.Lock()
 	delete(s.containers, c.id)
 	s.mu.Unlock()

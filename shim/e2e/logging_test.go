@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,17 +22,10 @@ import (
 // loggerSpewMiB is what the binary:// test sends through the logger.
 const loggerSpewMiB = 16
 
-// buildLogger builds the test's logging binary (testdata/logger) into a
-// temporary directory.
+// buildLogger builds the test's logging binary (testdata/logger).
 func buildLogger(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "logger")
-	cmd := exec.Command("go", "build", "-o", bin, "./testdata/logger")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./testdata/logger: %v\n%s", err, out)
-	}
-	return bin
+	return buildTestdata(t, "logger")
 }
 
 // loggerFiles are where one run of the logger puts what it got.

@@ -1,6 +1,7 @@
 package taskchild
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,9 +29,11 @@ var terminatingSignals = []os.Signal{
 }
 
 // status is a message a child sends on its status fd: ready (or the
-// error that prevents it), then, if it gets that far, how the run ended.
+// error that prevents it), then started (or the error that prevents it),
+// then, if it gets that far, how the run ended.
 type status struct {
 	Ready       bool   `json:"ready,omitempty"`
+	Started     bool   `json:"started,omitempty"`
 	Detail      string `json:"detail,omitempty"`
 	Error       string `json:"error,omitempty"`
 	OutOfMemory bool   `json:"outOfMemory,omitempty"`
@@ -63,11 +66,14 @@ func run(engine Engine) int {
 	if err != nil {
 		return report(statusPipe, err)
 	}
-	prog, err := engine.Prepare(spec)
-	if err != nil {
+	// Hook processes are killed at their timeout; this process itself is
+	// killed by the shim if the hooks have none and never end.
+	ctx := context.Background()
+	if err := spec.Hooks.CreateContainer(ctx, os.Getpid()); err != nil {
 		return report(statusPipe, err)
 	}
-	if err := becomeUser(spec.User); err != nil {
+	prog, err := engine.Prepare(spec)
+	if err != nil {
 		return report(statusPipe, err)
 	}
 	ready := status{Ready: true}
@@ -78,6 +84,17 @@ func run(engine Engine) int {
 		return 1
 	}
 	if !waitForStart() {
+		return 1
+	}
+	// The hooks chroot, which only root can do: the child takes the
+	// task's identity after them, and gives it to them explicitly.
+	if err := spec.Hooks.StartContainer(ctx, os.Getpid(), credential(spec.User), spec.Env); err != nil {
+		return report(statusPipe, err)
+	}
+	if err := becomeUser(spec.User); err != nil {
+		return report(statusPipe, err)
+	}
+	if err := writeStatus(statusPipe, status{Started: true}); err != nil {
 		return 1
 	}
 	res := prog.Run(os.Stderr)
@@ -116,13 +133,27 @@ func waitForStart() bool {
 	return !errors.Is(err, io.EOF) && err == nil
 }
 
-// becomeUser switches to the task's identity after the module is prepared:
-// as root, the child could read the module and open the preopened
-// directories through the shim's private state directories; the module
-// itself then runs, and creates files, as the spec's user. Go applies
+// credential is the task's identity for a process the child starts as
+// root (nil: root's).
+func credential(u *User) *syscall.Credential {
+	if isRoot(u) {
+		return nil
+	}
+	return &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: u.AdditionalGids}
+}
+
+func isRoot(u *User) bool {
+	return u == nil || (u.UID == 0 && u.GID == 0 && len(u.AdditionalGids) == 0)
+}
+
+// becomeUser switches to the task's identity after the module is prepared
+// and its startContainer hooks ran: as root, the child could read the
+// module and open the preopened directories through the shim's private
+// state directories; the module itself then runs, and creates files, as
+// the spec's user. Go applies
 // these calls to every thread of the process.
 func becomeUser(u *User) error {
-	if u == nil || (u.UID == 0 && u.GID == 0 && len(u.AdditionalGids) == 0) {
+	if isRoot(u) {
 		return nil
 	}
 	groups := make([]int, len(u.AdditionalGids))

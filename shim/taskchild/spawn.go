@@ -22,15 +22,21 @@ type Options struct {
 	Cloneflags uintptr
 	// Join are existing namespaces to enter, such as the Pod's network.
 	Join []Namespace
+	// Spawned, if set, runs once the child exists, with its pid, before
+	// it is sent its spec: the child has done nothing yet, and an error
+	// ends it (the createRuntime hooks).
+	Spawned func(pid int) error
 }
 
 // Child is a task child that has prepared its module and waits for Start.
 type Child struct {
 	cmd   *exec.Cmd
 	start *os.File
-	// outcome receives the child's last status message: how its run ended,
-	// or nothing (a zero status) if it died without saying.
-	outcome chan status
+	// started receives the child's answer to Start: started, or why not
+	// (a zero status if it died first); outcome then receives its last
+	// status message, how its run ended, or a zero status if it died
+	// without saying.
+	started, outcome chan status
 	// detail is how the child said it prepared the module.
 	detail string
 }
@@ -49,7 +55,13 @@ func Spawn(ctx context.Context, opts Options) (*Child, error) {
 		return nil, fmt.Errorf("start task child: %w", err)
 	}
 	pipes.closeChildEnds()
-	c := &Child{cmd: cmd, start: pipes.startW, outcome: make(chan status, 1)}
+	c := &Child{cmd: cmd, start: pipes.startW, started: make(chan status, 1), outcome: make(chan status, 1)}
+	if opts.Spawned != nil {
+		if err := opts.Spawned(cmd.Process.Pid); err != nil {
+			c.kill()
+			return nil, err
+		}
+	}
 	dec := json.NewDecoder(pipes.statusR)
 	specW := pipes.specW
 	pipes.specW = nil // awaitReady closes it
@@ -58,15 +70,17 @@ func Spawn(ctx context.Context, opts Options) (*Child, error) {
 	}
 	statusR := pipes.statusR
 	pipes.startW, pipes.statusR = nil, nil // ownership moves to the Child
-	go c.readOutcome(statusR, dec)
+	go c.readStatuses(statusR, dec)
 	return c, nil
 }
 
-func (c *Child) readOutcome(r *os.File, dec *json.Decoder) {
+func (c *Child) readStatuses(r *os.File, dec *json.Decoder) {
 	defer r.Close()
-	var st status
-	_ = dec.Decode(&st)
-	c.outcome <- st
+	for _, ch := range []chan status{c.started, c.outcome} {
+		var st status
+		_ = dec.Decode(&st)
+		ch <- st
+	}
 }
 
 func command(opts Options, p *pipes) *exec.Cmd {
@@ -159,11 +173,19 @@ func (c *Child) Detail() string { return c.detail }
 // Pid is the child's pid in the shim's pid namespace.
 func (c *Child) Pid() int { return c.cmd.Process.Pid }
 
-// Start lets the child call its module's entrypoint.
+// Start lets the child call its module's entrypoint, once it has run its
+// startContainer hooks and taken the task's identity; an error is the
+// child's reason not to run it, and the child then exits.
 func (c *Child) Start() error {
 	defer c.release()
 	if _, err := c.start.Write([]byte{1}); err != nil {
 		return fmt.Errorf("start task child: %w", err)
+	}
+	switch st := <-c.started; {
+	case st.Error != "":
+		return errors.New(st.Error)
+	case !st.Started:
+		return errors.New("task child exited before it started")
 	}
 	return nil
 }

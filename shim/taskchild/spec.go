@@ -3,6 +3,8 @@ package taskchild
 import (
 	"io"
 	"strconv"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/hooks"
 )
 
 // ChildArg is os.Args[1] of a task child.
@@ -28,6 +30,10 @@ type Spec struct {
 	MaxMemoryBytes int64 `json:"maxMemoryBytes,omitempty"`
 	// User is who runs the module once it is prepared (nil = root).
 	User *User `json:"user,omitempty"`
+	// Hooks are the container's OCI hooks, of which the child runs those
+	// of the container's namespaces: createContainer before it prepares
+	// the module, startContainer once told to start. nil for an exec.
+	Hooks *hooks.Container `json:"hooks,omitempty"`
 }
 
 // The compile cache is configured by the shim's environment, which
