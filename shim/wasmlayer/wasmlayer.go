@@ -4,11 +4,8 @@
 // container with an empty rootfs; Place reads the layers from containerd's
 // content store, over containerd's API, and writes each one into the
 // rootfs at the path its title annotation names, where process.args[0]
-// finds it. Remove takes them out again when the task is deleted.
-//
-//	placed, err := wasmlayer.Place(ctx, grpcAddress, containerID, rootfs, spec.Process)
-//	...
-//	placed.Remove(ctx)
+// finds it. Remove takes them out again when the task is deleted; the
+// example shows both.
 package wasmlayer
 
 import (
