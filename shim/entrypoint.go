@@ -12,6 +12,9 @@ import (
 	"github.com/containerd/errdefs"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/entrypoint"
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/wasmexec/wasmbin"
 )
 
 // entrypointKind says who runs a process: wasmtime in a task child, or
@@ -23,10 +26,7 @@ const (
 	entrypointNative
 )
 
-var (
-	wasmMagic = []byte("\x00asm")
-	elfMagic  = []byte("\x7fELF")
-)
+var elfMagic = []byte("\x7fELF")
 
 // defaultPath is where a bare args[0] is looked up when the process's env
 // sets no PATH, as runc does.
@@ -39,14 +39,14 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // mount, a wasm-layer image with an empty rootfs) is left to the wasm path,
 // which resolves modules and explains what is missing.
 func classifyEntrypoint(proc *specs.Process, rootfs string) (entrypointKind, error) {
-	if proc == nil || len(proc.Args) == 0 || proc.Args[0] == "" {
+	if proc == nil {
 		return entrypointWasm, nil
 	}
-	name, _, _ := strings.Cut(proc.Args[0], "#")
-	if strings.HasSuffix(name, ".wat") {
+	ref, ok := entrypoint.Parse(proc.Args, proc.Cwd)
+	if !ok || strings.HasSuffix(ref.Name, ".wat") {
 		return entrypointWasm, nil
 	}
-	host, ok := findEntrypoint(name, proc, rootfs)
+	host, ok := findEntrypoint(ref, proc.Env, rootfs)
 	if !ok {
 		return entrypointWasm, nil
 	}
@@ -55,30 +55,28 @@ func classifyEntrypoint(proc *specs.Process, rootfs string) (entrypointKind, err
 		return entrypointWasm, nil
 	}
 	switch {
-	case bytes.HasPrefix(head, wasmMagic):
+	case wasmbin.HasMagic(head):
 		return entrypointWasm, nil
 	case bytes.HasPrefix(head, elfMagic), bytes.HasPrefix(head, []byte("#!")):
 		return entrypointNative, nil
 	case len(head) == 0:
-		return 0, fmt.Errorf("entrypoint %s is an empty file, not a wasm module, an ELF binary or a #! script: %w", name, errdefs.ErrInvalidArgument)
+		return 0, fmt.Errorf("entrypoint %s is an empty file, not a wasm module, an ELF binary or a #! script: %w", ref.Name, errdefs.ErrInvalidArgument)
 	case utf8.Valid(head) && !bytes.ContainsRune(head, 0):
-		return 0, fmt.Errorf("entrypoint %s is a text file without #!, not a wasm module, an ELF binary or a #! script: %w", name, errdefs.ErrInvalidArgument)
+		return 0, fmt.Errorf("entrypoint %s is a text file without #!, not a wasm module, an ELF binary or a #! script: %w", ref.Name, errdefs.ErrInvalidArgument)
 	default:
-		return 0, fmt.Errorf("entrypoint %s is not a wasm module, an ELF binary or a #! script (it starts with % x): %w", name, head[:min(len(head), 4)], errdefs.ErrInvalidArgument)
+		return 0, fmt.Errorf("entrypoint %s is not a wasm module, an ELF binary or a #! script (it starts with % x): %w", ref.Name, head[:min(len(head), 4)], errdefs.ErrInvalidArgument)
 	}
 }
 
 // findEntrypoint resolves args[0] inside the rootfs, never leaving it: a
 // path is taken relative to process.cwd, a bare name is tried there and
 // then on the process's PATH, as an exec would.
-func findEntrypoint(name string, proc *specs.Process, rootfs string) (string, bool) {
-	candidates := []string{path.Join("/", proc.Cwd, name)}
-	if path.IsAbs(name) {
-		candidates = []string{name}
-	} else if !strings.Contains(name, "/") {
-		for _, dir := range strings.Split(envPath(proc.Env), ":") {
+func findEntrypoint(ref entrypoint.Ref, env []string, rootfs string) (string, bool) {
+	candidates := []string{ref.Path}
+	if ref.Bare() {
+		for _, dir := range strings.Split(envPath(env), ":") {
 			if dir != "" {
-				candidates = append(candidates, path.Join("/", dir, name))
+				candidates = append(candidates, path.Join("/", dir, ref.Name))
 			}
 		}
 	}

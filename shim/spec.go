@@ -14,6 +14,7 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/entrypoint"
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
 )
 
@@ -152,32 +153,30 @@ func isBind(m specs.Mount) bool {
 	return m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
 }
 
-// resolveModule finds args[0] (absolute, or relative to process.cwd) on the
-// host without leaving the rootfs or the mount it falls in, even through
-// symlinks. "path#function" names an entrypoint other than _start.
+// resolveModule finds args[0] on the host without leaving the rootfs or
+// the mount it falls in, even through symlinks; it returns the host path
+// and the function to call ("" for the engine's default).
 func resolveModule(proc *specs.Process, preopens []taskchild.Preopen) (string, string, error) {
-	name, entry, _ := strings.Cut(proc.Args[0], "#")
-	guest := name
-	if !path.IsAbs(guest) {
-		guest = path.Join("/", proc.Cwd, guest)
+	ref, ok := entrypoint.Parse(proc.Args, proc.Cwd)
+	if !ok {
+		return "", "", fmt.Errorf("process.args[0] %q names no module: %w", proc.Args[0], errdefs.ErrInvalidArgument)
 	}
-	guest = path.Clean(guest)
-	p := innermostPreopen(guest, preopens)
-	rel := strings.TrimPrefix(guest, p.GuestPath)
+	p := innermostPreopen(ref.Path, preopens)
+	rel := strings.TrimPrefix(ref.Path, p.GuestPath)
 	host, err := securejoin.SecureJoin(p.HostPath, rel)
 	if err != nil {
-		return "", "", fmt.Errorf("resolve module %s: %w: %w", name, err, errdefs.ErrInvalidArgument)
+		return "", "", fmt.Errorf("resolve module %s: %w: %w", ref.Name, err, errdefs.ErrInvalidArgument)
 	}
 	fi, err := os.Stat(host)
 	switch {
 	case os.IsNotExist(err):
-		return "", "", fmt.Errorf("module %s not found in the container (args[0] resolved to %s): %w", name, guest, errdefs.ErrNotFound)
+		return "", "", fmt.Errorf("module %s not found in the container (args[0] resolved to %s): %w", ref.Name, ref.Path, errdefs.ErrNotFound)
 	case err != nil:
-		return "", "", fmt.Errorf("module %s: %w", name, err)
+		return "", "", fmt.Errorf("module %s: %w", ref.Name, err)
 	case !fi.Mode().IsRegular():
-		return "", "", fmt.Errorf("module %s is not a regular file: %w", name, errdefs.ErrInvalidArgument)
+		return "", "", fmt.Errorf("module %s is not a regular file: %w", ref.Name, errdefs.ErrInvalidArgument)
 	}
-	return host, entry, nil
+	return host, ref.Function, nil
 }
 
 func innermostPreopen(guest string, preopens []taskchild.Preopen) taskchild.Preopen {

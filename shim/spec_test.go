@@ -68,6 +68,7 @@ func TestResolveModule(t *testing.T) {
 		{name: "symlink out of rootfs resolves inside it", args0: "/escape.wasm", wantErr: errdefs.ErrNotFound},
 		{name: "directory symlink out of rootfs", args0: "/etc/passwd", wantErr: errdefs.ErrNotFound},
 		{name: "a directory", args0: "/app", wantErr: errdefs.ErrInvalidArgument},
+		{name: "a function and no module", args0: "#main", wantErr: errdefs.ErrInvalidArgument},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

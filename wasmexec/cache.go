@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/bytecodealliance/wasmtime-go/v39"
 )
 
 // DefaultCacheMaxBytes bounds a cache whose size is not configured.
@@ -67,8 +65,6 @@ type Cache struct {
 	// lockWait bounds the wait for another process's compile; past it we
 	// compile too, which costs time but is still correct.
 	lockWait time.Duration
-	// compiled, when set, is called once per compile: a test hook.
-	compiled func()
 }
 
 const (
@@ -143,16 +139,6 @@ func (c *Cache) path(key, suffix string) string {
 	return filepath.Join(c.dir, key+suffix)
 }
 
-// module returns wasm compiled by comp as a core module, from the cache
-// when it can.
-func (c *Cache) module(comp *compiler, wasm []byte) (*wasmtime.Module, Stats, error) {
-	a, st, err := c.artifact(comp, wasm)
-	if err != nil {
-		return nil, st, err
-	}
-	return a.(moduleArtifact).Module, st, nil
-}
-
 // artifact returns wasm compiled by cd, from the cache when it can. Only a
 // compile error (a bad module) is an error; a cache that does not work
 // costs a compile and is reported in Stats.
@@ -184,14 +170,7 @@ func (c *Cache) artifact(cd codec, wasm []byte) (artifact, Stats, error) {
 
 func (c *Cache) compileUncached(cd codec, wasm []byte, st Stats, cacheErr error) (artifact, Stats, error) {
 	st.Cache, st.CacheErr = CacheFailed, cacheErr
-	c.countCompile()
 	return compileOnly(cd, wasm, st)
-}
-
-func (c *Cache) countCompile() {
-	if c.compiled != nil {
-		c.compiled()
-	}
 }
 
 func compileOnly(cd codec, wasm []byte, st Stats) (artifact, Stats, error) {
@@ -205,7 +184,6 @@ func compileOnly(cd codec, wasm []byte, st Stats) (artifact, Stats, error) {
 // in place of the freshly compiled code, so that this task shares its pages
 // with the tasks that load it later.
 func (c *Cache) compileAndStore(cd codec, wasm []byte, st Stats) (artifact, Stats, error) {
-	c.countCompile()
 	compiled, st, err := compileOnly(cd, wasm, st)
 	if err != nil {
 		return nil, st, err

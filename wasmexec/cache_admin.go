@@ -111,21 +111,15 @@ func isCacheFile(name string) bool {
 		strings.HasPrefix(name, tmpPrefix) || name == evictLock
 }
 
-// Warm compiles the module or component file at path into the cache with the settings
-// tasks use, so that the first task of it starts warm.
+// Warm compiles the module or component file at path into the cache with
+// the settings tasks use, so that the first task of it starts warm.
 func (c *Cache) Warm(path string) (Stats, error) {
 	wasm, kind, err := readModule(path)
 	if err != nil {
 		return Stats{}, err
 	}
-	var cd codec
-	if kind == component {
-		cc := newComponentCompiler(defaultSettings)
-		defer cc.close()
-		cd = cc
-	} else {
-		cd = newCompiler(defaultSettings)
-	}
+	cd := newCodec(kind)
+	defer cd.close()
 	a, st, err := c.artifact(cd, wasm)
 	if err != nil {
 		return st, fmt.Errorf("compile %s: %w", path, err)

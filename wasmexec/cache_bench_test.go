@@ -55,11 +55,11 @@ func BenchmarkCacheHit(b *testing.B) {
 		b.Fatal(err)
 	}
 	comp := newCompiler(defaultSettings)
-	m, st, err := c.module(comp, wasm)
+	a, st, err := c.artifact(comp, wasm)
 	if err != nil {
 		b.Fatal(err)
 	}
-	m.Close()
+	a.close()
 	entry := c.path(st.Key, entrySuffix)
 	b.Run("key", func(b *testing.B) {
 		b.SetBytes(int64(len(wasm)))
@@ -107,20 +107,25 @@ func BenchmarkCacheHit(b *testing.B) {
 			if _, err := c.Warm(demoModule); err != nil {
 				b.Fatal(err)
 			}
-			if m, _, err := c.module(newCompiler(s), wasm); err != nil {
+			warm := newCompiler(s)
+			if a, _, err := c.artifact(warm, wasm); err != nil {
 				b.Fatal(err)
 			} else {
-				m.Close()
+				a.close()
 			}
+			warm.close()
 			for b.Loop() {
-				cc := newCompiler(s) // each task child builds its engine
-				m, _, err := c.module(cc, wasm)
+				// Each task child builds its engine.
+				m := &moduleProgram{linkWASI: wasmtimeWASI, compiler: newCompiler(s)}
+				a, _, err := c.artifact(m.compiler, wasm)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := instantiate(cc.engine, m, Config{ModulePath: demoModule}); err != nil {
+				m.module = a.(moduleArtifact).Module
+				if err := m.instantiate(Config{ModulePath: demoModule}); err != nil {
 					b.Fatal(err)
 				}
+				m.Close()
 			}
 		})
 	}

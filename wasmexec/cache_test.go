@@ -172,13 +172,17 @@ func storedEntry(t *testing.T, module string) []byte {
 	return b
 }
 
-// slowCompiles counts compiles and makes each one last long enough for
-// every contender to arrive while it runs.
-func slowCompiles(c *Cache, n *atomic.Int32) {
-	c.compiled = func() {
-		n.Add(1)
-		time.Sleep(200 * time.Millisecond)
-	}
+// slowCodec counts the compiles of the codec it wraps and makes each one
+// last long enough for every contender to arrive while it runs.
+type slowCodec struct {
+	codec
+	compiles *atomic.Int32
+}
+
+func (s slowCodec) compile(wasm []byte) (artifact, error) {
+	s.compiles.Add(1)
+	time.Sleep(200 * time.Millisecond)
+	return s.codec.compile(wasm)
 }
 
 func TestConcurrentCompileOfOneModuleInOneProcess(t *testing.T) {
@@ -201,15 +205,16 @@ func TestConcurrentCompileOfOneModuleInOneProcess(t *testing.T) {
 				ready.Done()
 				return
 			}
-			slowCompiles(c, &compiles)
+			cd := slowCodec{newCompiler(defaultSettings), &compiles}
+			defer cd.close()
 			ready.Done()
 			<-start
-			m, st, err := c.module(newCompiler(defaultSettings), wasm)
+			a, st, err := c.artifact(cd, wasm)
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			m.Close()
+			a.close()
 			outcomes <- st.Cache
 		})
 	}
@@ -287,13 +292,14 @@ func TestCacheHelperProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n atomic.Int32
-	slowCompiles(c, &n)
+	cd := slowCodec{newCompiler(defaultSettings), &n}
+	defer cd.close()
 	_, _ = bufio.NewReader(os.Stdin).ReadByte() // wait for the gate
-	m, st, err := c.module(newCompiler(defaultSettings), wasm)
+	a, st, err := c.artifact(cd, wasm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Close()
+	a.close()
 	fmt.Printf("\noutcome=%s\n", st.Cache)
 }
 
@@ -500,10 +506,13 @@ func TestBrokenCacheNeverFailsATask(t *testing.T) {
 			t.Fatal(err)
 		}
 		wasm, _, _ := readModule(module)
-		m, st, err := c.module(newCompiler(defaultSettings), wasm)
-		if err != nil || m == nil {
+		comp := newCompiler(defaultSettings)
+		defer comp.close()
+		a, st, err := c.artifact(comp, wasm)
+		if err != nil {
 			t.Fatal(err)
 		}
+		a.close()
 		wantOutcome(t, st, CacheFailed)
 	})
 	t.Run("lock held forever", func(t *testing.T) {
@@ -511,6 +520,7 @@ func TestBrokenCacheNeverFailsATask(t *testing.T) {
 		c.lockWait = 50 * time.Millisecond
 		wasm, _, _ := readModule(module)
 		comp := newCompiler(defaultSettings)
+		defer comp.close()
 		holder, err := os.Create(c.path(key(comp, wasm), lockSuffix))
 		if err != nil {
 			t.Fatal(err)
@@ -519,10 +529,11 @@ func TestBrokenCacheNeverFailsATask(t *testing.T) {
 		if err := syscall.Flock(int(holder.Fd()), syscall.LOCK_EX); err != nil {
 			t.Fatal(err)
 		}
-		m, st, err := c.module(comp, wasm)
-		if err != nil || m == nil {
+		a, st, err := c.artifact(comp, wasm)
+		if err != nil {
 			t.Fatal(err)
 		}
+		a.close()
 		wantOutcome(t, st, CacheFailed)
 		if !strings.Contains(st.CacheErr.Error(), "gave up") {
 			t.Fatalf("cache error = %v", st.CacheErr)

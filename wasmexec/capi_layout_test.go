@@ -13,7 +13,8 @@ import (
 
 // TestCDeclarationsMatchHeaders compiles a C program against the headers
 // of the wasmtime-go release in go.mod and checks that the declarations of
-// component_capi.go lay out every shared type and constant the same way.
+// component_capi.go and wasi_capi.go lay out every shared type and
+// constant the same way.
 func TestCDeclarationsMatchHeaders(t *testing.T) {
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", wasmtimeModule).Output()
 	if err != nil {
@@ -49,7 +50,7 @@ func TestCDeclarationsMatchHeaders(t *testing.T) {
 		name, value := line[:i], line[i+1:]
 		got, _ := strconv.Atoi(value)
 		if got != want[name] {
-			t.Errorf("%s: wasmtime's headers say %d, component_capi.go declares %d", name, got, want[name])
+			t.Errorf("%s: wasmtime's headers say %d, we declare %d", name, got, want[name])
 		}
 	}
 }

@@ -16,44 +16,41 @@ const (
 
 // componentProgram is a component prepared to run: compiled (or loaded),
 // linked against WASI 0.2 and instantiated. It owns every C object it
-// holds; close frees them, once.
+// holds; Close frees them, once.
 type componentProgram struct {
 	compiler *componentCompiler
 	comp     *componentArtifact
 	inst     *componentInstance
+	stats    Stats
 }
 
-// prepareComponent does for a component what Prepare does for a module.
-func prepareComponent(cfg Config, wasm []byte) (*Program, error) {
+func (cp *componentProgram) prepare(cfg Config, wasm []byte) error {
 	if cfg.Entrypoint != "" && cfg.Entrypoint != DefaultEntrypoint {
-		return nil, fmt.Errorf("%s: %w: a component runs its wasi:cli/run export; #%s names a function of a core module",
+		return fmt.Errorf("%s: %w: a component runs its wasi:cli/run export; #%s names a function of a core module",
 			cfg.ModulePath, ErrNoEntrypoint, cfg.Entrypoint)
 	}
-	cp := &componentProgram{compiler: newComponentCompiler(defaultSettings)}
+	cp.compiler = newComponentCompiler(defaultSettings)
 	a, stats, err := compile(cp.compiler, cfg, wasm)
+	cp.stats = stats
 	if err != nil {
-		cp.close()
-		return nil, fmt.Errorf("compile %s: %w", cfg.ModulePath, oneLine(err))
+		return fmt.Errorf("compile %s: %w", cfg.ModulePath, oneLine(err))
 	}
 	cp.comp = a.(*componentArtifact)
 	fn, err := cp.comp.runFunc(cliRunInterface, cliRunFunction)
 	if err != nil {
-		cp.close()
-		return nil, fmt.Errorf("%s: %w", cfg.ModulePath, err)
+		return fmt.Errorf("%s: %w", cfg.ModulePath, err)
 	}
 	defer deleteExportIndex(fn)
-	if cp.inst, err = instantiateComponent(cp.compiler, cp.comp, fn, cfg); err != nil {
-		cp.close()
-		return nil, err
-	}
-	return &Program{component: cp, stats: stats, maxMemory: cfg.MaxMemoryBytes}, nil
+	cp.inst, err = instantiateComponent(cp.compiler, cp.comp, fn, cfg)
+	return err
 }
 
-// run calls wasi:cli/run and maps how it ended to an exit status, as
+// Run calls wasi:cli/run and maps how it ended to an exit status, as
 // wasmtime's own CLI does: run returning ok is 0 and err is 1; WASI's exit
 // gives its status (exit(ok) 0, exit(err) 1, exit-with-code its code);
 // a trap is TrapExitStatus with the cause on stderr.
-func (cp *componentProgram) run(stderr io.Writer) int {
+func (cp *componentProgram) Run(stderr io.Writer) int {
+	defer cp.Close()
 	ok, err := cp.inst.call()
 	if err == nil {
 		if ok {
@@ -72,9 +69,9 @@ func (cp *componentProgram) run(stderr io.Writer) int {
 	return TrapExitStatus
 }
 
-// close frees the instance (store, linker), the component and the engine,
+// Close frees the instance (store, linker), the component and the engine,
 // in that order: each depends on the next.
-func (cp *componentProgram) close() {
+func (cp *componentProgram) Close() {
 	if cp.inst != nil {
 		cp.inst.close()
 		cp.inst = nil
@@ -83,5 +80,15 @@ func (cp *componentProgram) close() {
 		cp.comp.close()
 		cp.comp = nil
 	}
-	cp.compiler.close()
+	if cp.compiler != nil {
+		cp.compiler.close()
+		cp.compiler = nil
+	}
 }
+
+func (cp *componentProgram) Stats() Stats { return cp.stats }
+
+// MemoryLimitReached is false: a component exports no linear memory to
+// look at after its run, so a component that ran out of memory is told
+// only by its own failure.
+func (cp *componentProgram) MemoryLimitReached() bool { return false }

@@ -21,7 +21,6 @@ typedef struct wasm_config_t wasm_config_t;
 typedef struct wasmtime_error wasmtime_error_t;
 typedef struct wasmtime_store wasmtime_store_t;
 typedef struct wasmtime_context wasmtime_context_t;
-typedef struct wasi_config_t wasi_config_t;
 typedef struct wasmtime_component_t wasmtime_component_t;
 typedef struct wasmtime_component_linker_t wasmtime_component_linker_t;
 typedef struct wasmtime_component_export_index_t wasmtime_component_export_index_t;
@@ -70,16 +69,6 @@ wasmtime_store_t *wasmtime_store_new(wasm_engine_t *, void *, void (*)(void *));
 wasmtime_context_t *wasmtime_store_context(wasmtime_store_t *);
 void wasmtime_store_limiter(wasmtime_store_t *, int64_t, int64_t, int64_t, int64_t, int64_t);
 void wasmtime_store_delete(wasmtime_store_t *);
-wasmtime_error_t *wasmtime_context_set_wasi(wasmtime_context_t *, wasi_config_t *);
-
-wasi_config_t *wasi_config_new(void);
-void wasi_config_delete(wasi_config_t *);
-bool wasi_config_set_argv(wasi_config_t *, size_t, const char *[]);
-bool wasi_config_set_env(wasi_config_t *, size_t, const char *[], const char *[]);
-void wasi_config_inherit_stdin(wasi_config_t *);
-void wasi_config_inherit_stdout(wasi_config_t *);
-void wasi_config_inherit_stderr(wasi_config_t *);
-bool wasi_config_preopen_dir(wasi_config_t *, const char *, const char *, size_t, size_t);
 
 wasmtime_error_t *wasmtime_component_new(const wasm_engine_t *, const uint8_t *, size_t, wasmtime_component_t **);
 wasmtime_error_t *wasmtime_component_serialize(const wasmtime_component_t *, wasm_byte_vec_t *);
@@ -146,24 +135,6 @@ func exitStatusOf(err error) (int, bool) {
 		return ce.exitStatus, true
 	}
 	return 0, false
-}
-
-// cStrings copies strs into C strings; free releases them. The array of
-// pointers may stay in Go memory: it holds only C pointers, and C reads it
-// during the call only (wasi_config copies what it keeps).
-func cStrings(strs []string) (arr **C.char, free func()) {
-	if len(strs) == 0 {
-		return nil, func() {}
-	}
-	ptrs := make([]*C.char, len(strs))
-	for i, s := range strs {
-		ptrs[i] = C.CString(s)
-	}
-	return &ptrs[0], func() {
-		for _, p := range ptrs {
-			C.free(unsafe.Pointer(p))
-		}
-	}
 }
 
 // componentCompiler is an engine with the component model enabled, built
@@ -276,15 +247,9 @@ func instantiateComponent(cc *componentCompiler, comp *componentArtifact, fnInde
 		C.wasmtime_store_limiter(ci.store, C.int64_t(cfg.MaxMemoryBytes), -1, -1, -1, -1)
 	}
 	ctx := C.wasmtime_store_context(ci.store)
-	wasi, err := cWasiConfig(cfg)
-	if err != nil {
+	if err := setWASI(ctx, cfg); err != nil {
 		ci.close()
 		return nil, err
-	}
-	// set_wasi takes ownership of wasi, even when it fails.
-	if err := takeError(C.wasmtime_context_set_wasi(ctx, wasi)); err != nil {
-		ci.close()
-		return nil, fmt.Errorf("configure WASI: %w", err)
 	}
 	ci.linker = C.wasmtime_component_linker_new(cc.engine)
 	if err := takeError(C.wasmtime_component_linker_add_wasip2(ci.linker)); err != nil {
@@ -301,56 +266,6 @@ func instantiateComponent(cc *componentCompiler, comp *componentArtifact, fnInde
 		return nil, fmt.Errorf("%s: %w: its run export is not a function", cfg.ModulePath, ErrNoEntrypoint)
 	}
 	return ci, nil
-}
-
-// cWasiConfig builds WASI's configuration from cfg. The caller owns the
-// result (wasmtime_context_set_wasi takes it over).
-func cWasiConfig(cfg Config) (*C.wasi_config_t, error) {
-	w := C.wasi_config_new()
-	argv, freeArgv := cStrings(cfg.Args)
-	defer freeArgv()
-	ok := C.wasi_config_set_argv(w, C.size_t(len(cfg.Args)), argv)
-	keys, values := splitEnv(cfg.Env)
-	ckeys, freeKeys := cStrings(keys)
-	defer freeKeys()
-	cvalues, freeValues := cStrings(values)
-	defer freeValues()
-	ok = ok && C.wasi_config_set_env(w, C.size_t(len(keys)), ckeys, cvalues)
-	if !ok {
-		C.wasi_config_delete(w)
-		return nil, errors.New("configure WASI: argv or environment refused (not UTF-8?)")
-	}
-	C.wasi_config_inherit_stdin(w)
-	C.wasi_config_inherit_stdout(w)
-	C.wasi_config_inherit_stderr(w)
-	for _, p := range cfg.Preopens {
-		if err := cPreopen(w, p); err != nil {
-			C.wasi_config_delete(w)
-			return nil, err
-		}
-	}
-	return w, nil
-}
-
-// WASI's directory and file permission bits (wasi_dir_perms_flags,
-// wasi_file_perms_flags).
-const (
-	cPermRead  = 1
-	cPermWrite = 2
-)
-
-func cPreopen(w *C.wasi_config_t, p Preopen) error {
-	host, guest := C.CString(p.HostPath), C.CString(p.GuestPath)
-	defer C.free(unsafe.Pointer(host))
-	defer C.free(unsafe.Pointer(guest))
-	perms := C.size_t(cPermRead | cPermWrite)
-	if p.ReadOnly {
-		perms = cPermRead
-	}
-	if !C.wasi_config_preopen_dir(w, host, guest, perms, perms) {
-		return fmt.Errorf("preopen %s at %s: refused (missing or not a directory?)", p.HostPath, p.GuestPath)
-	}
-	return nil
 }
 
 // call runs the function and reports how it ended: with the value of its

@@ -114,30 +114,6 @@ func TestComponentKeyIsNotTheModuleKey(t *testing.T) {
 	}
 }
 
-func TestBinaryKind(t *testing.T) {
-	tests := []struct {
-		name   string
-		header string
-		want   binaryKind
-		err    bool
-	}{
-		{name: "core module", header: "\x00asm\x01\x00\x00\x00", want: coreModule},
-		{name: "component", header: "\x00asm\x0d\x00\x01\x00", want: component},
-		{name: "future component version", header: "\x00asm\x0e\x00\x01\x00", want: component},
-		{name: "unknown layer", header: "\x00asm\x01\x00\x02\x00", err: true},
-		{name: "not wasm", header: "#!/bin/sh\n", err: true},
-		{name: "short", header: "\x00asm", err: true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := checkHeader([]byte(tc.header))
-			if (err != nil) != tc.err || err == nil && got != tc.want {
-				t.Fatalf("checkHeader = %v, %v", got, err)
-			}
-		})
-	}
-}
-
 // rssBytes is the process's resident set size, from /proc/self/statm,
 // after Go has returned what it could to the OS.
 func rssBytes(t *testing.T) int64 {

@@ -1,10 +1,14 @@
 package wasmexec
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/wasmexec/wasmbin"
+)
 
 var (
 	// ErrNotWasm means the file is not a WebAssembly binary.
-	ErrNotWasm = errors.New("not a WebAssembly module")
+	ErrNotWasm = wasmbin.ErrNotWasm
 	// ErrNoEntrypoint means the module does not export the function to run.
 	ErrNoEntrypoint = errors.New("entrypoint not exported")
 )

@@ -14,7 +14,7 @@ import (
 // When this test binary is run as a task child, it reports the
 // NoNewPrivs line of every thread and exits before any test runs.
 func init() {
-	if len(os.Args) < 2 || os.Args[1] != TaskChildArg {
+	if len(os.Args) < 2 || os.Args[1] != taskchild.ChildArg {
 		return
 	}
 	threads, _ := filepath.Glob("/proc/self/task/*/status")
@@ -33,16 +33,18 @@ func init() {
 	os.Exit(0)
 }
 
-func TestTaskChildArgMatchesTaskchild(t *testing.T) {
-	if TaskChildArg != taskchild.ChildArg {
-		t.Fatalf("wasmexec.TaskChildArg %q != taskchild.ChildArg %q: task children would run without no_new_privs", TaskChildArg, taskchild.ChildArg)
+// TestTaskChildArgIsChildArg: the C constructor marks the task children
+// that the shim starts, and no other process.
+func TestTaskChildArgIsChildArg(t *testing.T) {
+	if got := noNewPrivsArg(); got != taskchild.ChildArg {
+		t.Fatalf("nonewprivs.go's TASK_CHILD_ARG is %q, taskchild.ChildArg %q: task children would run without no_new_privs", got, taskchild.ChildArg)
 	}
 }
 
 // TestNoNewPrivs: a task child has no_new_privs on every thread, including
 // the Go runtime's first ones.
 func TestNoNewPrivs(t *testing.T) {
-	out, err := exec.Command(os.Args[0], TaskChildArg).CombinedOutput()
+	out, err := exec.Command(os.Args[0], taskchild.ChildArg).CombinedOutput()
 	if err != nil {
 		t.Fatalf("run as a task child: %v\n%s", err, out)
 	}

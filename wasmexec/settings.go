@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/wasmexec/wasmbin"
 )
 
 // settings are the engine options this package sets. They are one struct
@@ -24,12 +26,15 @@ type settings struct {
 }
 
 // defaultSettings are wasmtime's own defaults, written out so that they are
-// in the cache key, and kept because they measured best for start time
-// (BenchmarkCompile, BenchmarkCacheHit; 2.5 MB Go module, 2 vCPUs):
-//   - parallel compilation: 1.0 s against 1.9 s serial;
-//   - opt level speed: 1.0 s; none saves only 0.1 s for slower code;
-//   - copy-on-write memory init: Prepare from the cache in 4.3 ms against
-//     24 ms copying the data segments, and the pages are shared by tasks.
+// in the cache key, and kept because a task's start time is what they
+// decide (BenchmarkCompile and BenchmarkCacheHit compare the choices):
+//   - parallel compilation: a cold start is a compile, and the functions
+//     of a module compile independently, on every core there is;
+//   - opt level speed: no optimisation shortens a compile only a little
+//     and leaves the module slower for all of its run;
+//   - copy-on-write memory init: a module's data segments are mapped from
+//     the cache entry instead of copied into each instance, so a warm
+//     start does not pay for them and tasks share the pages.
 //
 // The pooling allocator is left out: it pays off for many instances in one
 // process, and a task child holds exactly one.
@@ -65,6 +70,17 @@ type codec interface {
 	fingerprint() string
 	compile(wasm []byte) (artifact, error)
 	loadFile(path string) (artifact, error)
+	// close frees the engine; every artifact made with it must be gone
+	// first.
+	close()
+}
+
+// newCodec is the codec of a kind of binary, with the settings tasks use.
+func newCodec(kind wasmbin.Kind) codec {
+	if kind == wasmbin.Component {
+		return newComponentCompiler(defaultSettings)
+	}
+	return newCompiler(defaultSettings)
 }
 
 // artifact is compiled code that the cache can store.
@@ -87,6 +103,7 @@ func newCompiler(s settings) *compiler {
 
 func (c *compiler) kind() string        { return "module" }
 func (c *compiler) fingerprint() string { return c.settings.fingerprint() }
+func (c *compiler) close()              { c.engine.Close() }
 
 func (c *compiler) compile(wasm []byte) (artifact, error) {
 	m, err := wasmtime.NewModule(c.engine, wasm)

@@ -33,10 +33,11 @@ func (wasmEngine) Prepare(s taskchild.Spec) (taskchild.Program, error) {
 }
 
 // wasmProgram reports a wasmexec run in the task child's terms.
-type wasmProgram struct{ p *wasmexec.Program }
+type wasmProgram struct{ p wasmexec.Program }
 
 // Describe says where the module's machine code came from, for the shim's
-// log: "cache hit (load 1ms)", "cache miss (compile 1.2s)", "cache off ...".
+// log, "cache hit (compile 0s, load 3ms)" for instance, with why the cache
+// failed or an entry was replaced when it did or was.
 func (w wasmProgram) Describe() string {
 	st := w.p.Stats()
 	d := fmt.Sprintf("cache %s (compile %v, load %v)", st.Cache, st.Compile.Round(time.Millisecond), st.Load.Round(time.Millisecond))

@@ -2,7 +2,6 @@ package wasmlayer
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -24,6 +23,8 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/wasmexec/wasmbin"
 )
 
 // image is the manifest of a container's image, and the store to read its
@@ -98,7 +99,7 @@ func (img *image) copyLayer(ctx context.Context, desc ocispec.Descriptor, host s
 	verifier := desc.Digest.Verifier()
 	r := bufio.NewReader(io.TeeReader(io.NewSectionReader(ra, 0, desc.Size), verifier))
 	if module {
-		if head, _ := r.Peek(len(wasmMagic)); !bytes.Equal(head, wasmMagic) {
+		if head, _ := r.Peek(len(wasmbin.Magic)); !wasmbin.HasMagic(head) {
 			return fmt.Errorf("layer %s (%s) is not a WebAssembly module or component: it does not start with \\0asm: %w", desc.Digest, desc.MediaType, errdefs.ErrInvalidArgument)
 		}
 	}

@@ -4,11 +4,8 @@
 // container with an empty rootfs; Place reads the layers from containerd's
 // content store, over containerd's API, and writes each one into the
 // rootfs at the path its title annotation names, where process.args[0]
-// finds it. Remove takes them out again when the task is deleted.
-//
-//	placed, err := wasmlayer.Place(ctx, grpcAddress, containerID, rootfs, spec.Process)
-//	...
-//	placed.Remove(ctx)
+// finds it. Remove takes them out again when the task is deleted; the
+// example shows both.
 package wasmlayer
 
 import (
@@ -26,6 +23,8 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/entrypoint"
 )
 
 // Layer media types whose blob is a WebAssembly module or component.
@@ -37,8 +36,6 @@ var wasmTypes = []string{
 
 // AnnotationTitle names a layer's file (the ORAS convention).
 const AnnotationTitle = "org.opencontainers.image.title"
-
-var wasmMagic = []byte("\x00asm")
 
 // Placed is what Place wrote into a rootfs; nil when it wrote nothing.
 type Placed struct {
@@ -75,7 +72,7 @@ func Place(ctx context.Context, address, containerID, rootfs string, proc *specs
 		p.Remove(ctx)
 		return nil, fmt.Errorf("image %s: %w", img.name, err)
 	}
-	if err := entrypoint(proc, layers); err != nil {
+	if err := checkEntrypoint(proc, layers); err != nil {
 		p.Remove(ctx)
 		return nil, fmt.Errorf("image %s: %w", img.name, err)
 	}
@@ -85,29 +82,16 @@ func Place(ctx context.Context, address, containerID, rootfs string, proc *specs
 
 // inRootfs tells whether args[0] names a file of the rootfs as it is.
 func inRootfs(rootfs string, proc *specs.Process) bool {
-	guest, ok := moduleGuestPath(proc)
+	ref, ok := entrypoint.Parse(proc.Args, proc.Cwd)
 	if !ok {
 		return false
 	}
-	host, err := securejoin.SecureJoin(rootfs, guest)
+	host, err := securejoin.SecureJoin(rootfs, ref.Path)
 	if err != nil {
 		return false
 	}
 	_, err = os.Stat(host)
 	return err == nil
-}
-
-// moduleGuestPath is the clean absolute path that args[0] names, without
-// its "#function" suffix, as the shim resolves it.
-func moduleGuestPath(proc *specs.Process) (string, bool) {
-	if len(proc.Args) == 0 || proc.Args[0] == "" {
-		return "", false
-	}
-	name, _, _ := strings.Cut(proc.Args[0], "#")
-	if !path.IsAbs(name) {
-		name = path.Join("/", proc.Cwd, name)
-	}
-	return path.Clean(name), true
 }
 
 // layer is one blob to place and where it goes in the container.
@@ -186,10 +170,10 @@ func (p *Placed) mkdirs(rootfs, dir string) error {
 	return nil
 }
 
-// entrypoint checks that args[0] names a placed layer (or a file that the
+// checkEntrypoint checks that args[0] names a placed layer (or a file that the
 // rootfs already has), and makes the sole module args[0] when there are
 // no args.
-func entrypoint(proc *specs.Process, layers []layer) error {
+func checkEntrypoint(proc *specs.Process, layers []layer) error {
 	var modules, paths []string
 	for _, l := range layers {
 		paths = append(paths, l.guest)
@@ -197,7 +181,7 @@ func entrypoint(proc *specs.Process, layers []layer) error {
 			modules = append(modules, l.guest)
 		}
 	}
-	guest, ok := moduleGuestPath(proc)
+	ref, ok := entrypoint.Parse(proc.Args, proc.Cwd)
 	if !ok {
 		if len(proc.Args) == 0 && len(modules) == 1 {
 			proc.Args = []string{modules[0]}
@@ -205,10 +189,10 @@ func entrypoint(proc *specs.Process, layers []layer) error {
 		}
 		return fmt.Errorf("process.args names no module, and the image has %d module layers (%s): %w", len(modules), strings.Join(modules, ", "), errdefs.ErrInvalidArgument)
 	}
-	if slices.Contains(paths, guest) {
+	if slices.Contains(paths, ref.Path) {
 		return nil
 	}
-	return fmt.Errorf("entrypoint %s names no layer of the image (its layers: %s): %w", guest, strings.Join(paths, ", "), errdefs.ErrNotFound)
+	return fmt.Errorf("entrypoint %s names no layer of the image (its layers: %s): %w", ref.Path, strings.Join(paths, ", "), errdefs.ErrNotFound)
 }
 
 // Remove deletes what Place wrote, so the container's snapshot is as

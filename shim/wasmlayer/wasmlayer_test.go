@@ -56,7 +56,7 @@ func place(t *testing.T, img *image, rootfs string, proc *specs.Process) (*Place
 	layers := img.wasmLayers()
 	err := p.write(context.Background(), img, layers, rootfs)
 	if err == nil {
-		err = entrypoint(proc, layers)
+		err = checkEntrypoint(proc, layers)
 	}
 	if err != nil {
 		p.Remove(context.Background())
