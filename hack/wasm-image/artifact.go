@@ -1,11 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"strings"
 
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/wasmexec/wasmbin"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -33,9 +33,6 @@ const (
 	annotationTitle = "org.opencontainers.image.title"
 )
 
-// wasmMagic starts every WebAssembly binary, module or component.
-var wasmMagic = []byte("\x00asm")
-
 // buildWasmLayers returns the wasm-layer shape: one layer per file, the
 // file's bytes as they are (no tar, no compression), each titled with its
 // path in the image. Modules (by the magic number or a .wasm name) get
@@ -59,7 +56,7 @@ func buildWasmLayers(spec Spec) (v1.Image, error) {
 			return nil, fmt.Errorf("read %s: %w", f.Src, err)
 		}
 		mt := LayerTypeData
-		if bytes.HasPrefix(data, wasmMagic) || strings.HasSuffix(title, ".wasm") {
+		if wasmbin.HasMagic(data) || strings.HasSuffix(title, ".wasm") {
 			mt = layerType
 		}
 		adds = append(adds, mutate.Addendum{
