@@ -147,7 +147,13 @@ func cStrings(ss []string) ([]string, uint32, error) {
 	return append([]string(nil), ss...), uint32(size), nil
 }
 
+// stdioEntry makes fd 0 read-only and 1 and 2 write-only to the guest,
+// whatever the descriptor given allows.
 func stdioEntry(f *os.File, fd int) (*entry, error) {
+	rights := rightsAll &^ rightFdRead
+	if fd == 0 {
+		rights = rightsAll &^ rightFdWrite
+	}
 	if f == nil {
 		flag := unix.O_RDONLY
 		if fd != 0 {
@@ -157,13 +163,13 @@ func stdioEntry(f *os.File, fd int) (*entry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
 		}
-		return fileEntry(nfd, rightsAll, 0)
+		return fileEntry(nfd, rights, 0)
 	}
 	nfd, err := dupFile(f)
 	if err != nil {
 		return nil, err
 	}
-	return fileEntry(nfd, rightsAll, 0)
+	return fileEntry(nfd, rights, 0)
 }
 
 func dirEntry(d Dir) (*entry, error) {
