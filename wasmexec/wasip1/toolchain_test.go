@@ -3,6 +3,7 @@ package wasip1
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -77,5 +78,47 @@ func TestGoWasip1Listener(t *testing.T) {
 		if want := fmt.Sprintf("hello from the preopen client %d\n", i); !seen[want] {
 			t.Errorf("no reply %q among %v", want, seen)
 		}
+	}
+}
+
+// TestCWasip1Listener: a C module built with wasi-libc finds its preopened
+// directory and accepts on the listener after it.
+func TestCWasip1Listener(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a C module")
+	}
+	clang, err := exec.LookPath("clang")
+	if err != nil {
+		t.Skip("no clang to build a wasm32-wasi module")
+	}
+	out := filepath.Join(t.TempDir(), "m.wasm")
+	if b, err := exec.Command(clang, "--target=wasm32-wasi", "-O2", "-o", out, "testdata/cnet/main.c").CombinedOutput(); err != nil {
+		t.Skipf("clang cannot build for wasm32-wasi here (wasi-libc missing?): %v\n%s", err, b)
+	}
+	wasm, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := tempTree(t, map[string]string{"greeting.txt": "hello from C "})
+	addr, lf := listenerFile(t)
+	reply := make(chan string, 1)
+	go func() {
+		c, err := net.DialTimeout("tcp", addr, 20*time.Second)
+		if err != nil {
+			reply <- err.Error()
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		fmt.Fprintf(c, "and wasi-libc\n")
+		b, _ := io.ReadAll(c)
+		reply <- string(b)
+	}()
+	res := runModule(t, wasm, Config{Args: []string{"cnet"}, Dirs: []Dir{{HostPath: root, GuestPath: "/"}}, Listeners: []*os.File{lf}})
+	if res.err != nil || res.status != 0 || res.stdout != "served\n" {
+		t.Fatalf("status %d, err %v, stdout %q, stderr %q", res.status, res.err, res.stdout, res.stderr)
+	}
+	if got := <-reply; got != "hello from C and wasi-libc\n" {
+		t.Fatalf("client got %q", got)
 	}
 }
