@@ -61,7 +61,13 @@ func (t *fdTable) newEntry(fd int, base, inh uint64) (*entry, Errno) {
 			e.ftype = filetypeSocketDgram
 		}
 	}
-	e.rightsBase, e.rightsInh = base&rightsOfType(e.ftype), inh
+	typeRights := rightsOfType(e.ftype)
+	if e.ftype == filetypeCharacterDevice && !isTerminal(fd) {
+		// wasi-libc's isatty is "a character device that cannot seek":
+		// /dev/null and its kin can seek, so they are no terminals.
+		typeRights = rightsFile
+	}
+	e.rightsBase, e.rightsInh = base&typeRights, inh
 	if e.ftype != filetypeDirectory {
 		e.rightsInh = 0
 	}
@@ -142,4 +148,9 @@ func (t *fdTable) closeAll() {
 		}
 	}
 	t.entries = nil
+}
+
+func isTerminal(fd int) bool {
+	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	return err == nil
 }
