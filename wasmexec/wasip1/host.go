@@ -73,7 +73,6 @@ type Host struct {
 	rand       io.Reader
 	exited     bool
 	exitStatus uint32
-	defined    bool
 	// scratch space reused by the calls that must not allocate.
 	iov        []unix.Iovec
 	pathBuf    []byte
