@@ -1,21 +1,19 @@
 package wasip1
 
-import "github.com/bytecodealliance/wasmtime-go/v39"
-
-func (h *Host) argsGet(v view, a []wasmtime.Val) Errno {
-	return writeCStrings(v, h.args, h.argsSize, argU32(a, 0), argU32(a, 1))
+func (h *Host) argsGet(v view, a args) Errno {
+	return writeCStrings(v, h.args, h.argsSize, a.u32(0), a.u32(1))
 }
 
-func (h *Host) argsSizesGet(v view, a []wasmtime.Val) Errno {
-	return writeSizes(v, len(h.args), h.argsSize, argU32(a, 0), argU32(a, 1))
+func (h *Host) argsSizesGet(v view, a args) Errno {
+	return writeSizes(v, len(h.args), h.argsSize, a.u32(0), a.u32(1))
 }
 
-func (h *Host) environGet(v view, a []wasmtime.Val) Errno {
-	return writeCStrings(v, h.env, h.envSize, argU32(a, 0), argU32(a, 1))
+func (h *Host) environGet(v view, a args) Errno {
+	return writeCStrings(v, h.env, h.envSize, a.u32(0), a.u32(1))
 }
 
-func (h *Host) environSizesGet(v view, a []wasmtime.Val) Errno {
-	return writeSizes(v, len(h.env), h.envSize, argU32(a, 0), argU32(a, 1))
+func (h *Host) environSizesGet(v view, a args) Errno {
+	return writeSizes(v, len(h.env), h.envSize, a.u32(0), a.u32(1))
 }
 
 // writeCStrings writes ss as NUL-terminated strings from buf and a

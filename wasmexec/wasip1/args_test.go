@@ -159,3 +159,53 @@ func TestNoMemory(t *testing.T) {
 		t.Fatalf("exit %d (%v), want EFAULT %d", status, ok, ErrnoFault)
 	}
 }
+
+// TestStartFunctionCalls: a call from the start function, before Bind,
+// finds the memory through its caller.
+func TestStartFunctionCalls(t *testing.T) {
+	wasm := wat(t, `(module
+		(import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+		(memory (export "memory") 1)
+		(data (i32.const 0) "\08\00\00\00\05\00\00\00init\n")
+		(func $init (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 20))))
+		(start $init)
+		(func (export "_start")))`)
+	if out := runModule(t, wasm, Config{}); out.err != nil || out.stdout != "init\n" {
+		t.Fatalf("stdout %q, err %v", out.stdout, out.err)
+	}
+}
+
+// TestCallAfterClose: a call through a host that was closed traps rather
+// than touching freed state.
+func TestCallAfterClose(t *testing.T) {
+	wasm := wat(t, `(module
+		(import "wasi_snapshot_preview1" "sched_yield" (func $y (result i32)))
+		(memory (export "memory") 1)
+		(func (export "_start") (drop (call $y))))`)
+	module, err := wasmtime.NewModule(testEngine(), wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := wasmtime.NewStore(testEngine())
+	defer store.Close()
+	h, err := New(store, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	linker := wasmtime.NewLinker(testEngine())
+	defer linker.Close()
+	if err := h.Define(linker); err != nil {
+		t.Fatal(err)
+	}
+	inst, err := linker.Instantiate(store, module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inst.GetFunc(store, "_start").Call(store); err != nil {
+		t.Fatalf("before Close: %v", err)
+	}
+	h.Close()
+	if _, err := inst.GetFunc(store, "_start").Call(store); err == nil {
+		t.Fatal("a call after Close did not trap")
+	}
+}

@@ -1,12 +1,11 @@
 package wasip1
 
 import (
-	"github.com/bytecodealliance/wasmtime-go/v39"
 	"golang.org/x/sys/unix"
 )
 
-func (h *Host) clockResGet(v view, a []wasmtime.Val) Errno {
-	id, ok := kernelClock(argU32(a, 0))
+func (h *Host) clockResGet(v view, a args) Errno {
+	id, ok := kernelClock(a.u32(0))
 	if !ok {
 		return ErrnoInval
 	}
@@ -14,15 +13,15 @@ func (h *Host) clockResGet(v view, a []wasmtime.Val) Errno {
 	if err := unix.ClockGetres(id, &ts); err != nil {
 		return errnoOf(err)
 	}
-	return v.putU64Result(argU32(a, 1), uint64(ts.Nano()))
+	return v.putU64Result(a.u32(1), uint64(ts.Nano()))
 }
 
-func (h *Host) clockTimeGet(v view, a []wasmtime.Val) Errno {
-	t, errno := h.now(argU32(a, 0))
+func (h *Host) clockTimeGet(v view, a args) Errno {
+	t, errno := h.now(a.u32(0))
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	return v.putU64Result(argU32(a, 2), uint64(t))
+	return v.putU64Result(a.u32(2), uint64(t))
 }
 
 // now reads a WASI clock: realtime and monotonic from the host's Clock,

@@ -1,18 +1,12 @@
 package wasip1
 
-import (
-	"fmt"
-
-	"github.com/bytecodealliance/wasmtime-go/v39"
-)
-
 // call is one WASI function: its parameters ('i' i32, 'I' i64; every call
 // returns an i32 errno but proc_exit) and its body, which sees guest
 // memory through v and its arguments in a.
 type call struct {
 	name   string
 	params string
-	fn     func(h *Host, v view, a []wasmtime.Val) Errno
+	fn     func(h *Host, v view, a args) Errno
 }
 
 // calls lists every wasi_snapshot_preview1 function.
@@ -63,49 +57,3 @@ var calls = []call{
 	{"sock_send", "iiiii", (*Host).sockSend},
 	{"sock_shutdown", "ii", (*Host).sockShutdown},
 }
-
-// Define defines every wasi_snapshot_preview1 function on linker, bound
-// to h. Instantiate with the linker, then Bind the instance.
-func (h *Host) Define(linker *wasmtime.Linker) error {
-	for _, c := range calls {
-		fn := c.fn
-		ty := funcType(c.params, true)
-		err := linker.FuncNew(ModuleName, c.name, ty, func(caller *wasmtime.Caller, a []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
-			// ValI32 of a value below 256 does not allocate, and
-			// every errno is below 256.
-			h.result[0] = wasmtime.ValI32(int32(fn(h, h.view(caller), a)))
-			return h.result[:], nil
-		})
-		if err != nil {
-			return fmt.Errorf("define %s: %w", c.name, err)
-		}
-	}
-	err := linker.FuncNew(ModuleName, "proc_exit", funcType("i", false), func(_ *wasmtime.Caller, a []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
-		return nil, h.procExit(uint32(a[0].I32()))
-	})
-	if err != nil {
-		return fmt.Errorf("define proc_exit: %w", err)
-	}
-	return nil
-}
-
-func funcType(params string, errno bool) *wasmtime.FuncType {
-	ps := make([]*wasmtime.ValType, len(params))
-	for i, p := range params {
-		if p == 'I' {
-			ps[i] = wasmtime.NewValType(wasmtime.KindI64)
-		} else {
-			ps[i] = wasmtime.NewValType(wasmtime.KindI32)
-		}
-	}
-	var rs []*wasmtime.ValType
-	if errno {
-		rs = []*wasmtime.ValType{wasmtime.NewValType(wasmtime.KindI32)}
-	}
-	return wasmtime.NewFuncType(ps, rs)
-}
-
-// Arguments decoded from the wasm values.
-func argU32(a []wasmtime.Val, i int) uint32 { return uint32(a[i].I32()) }
-func argI32(a []wasmtime.Val, i int) int32  { return a[i].I32() }
-func argU64(a []wasmtime.Val, i int) uint64 { return uint64(a[i].I64()) }

@@ -13,6 +13,8 @@
 // rw.go (fd_read, fd_write and their positioned and seek kin), fd.go (the
 // other fd_* calls), readdir.go, path.go, poll.go, sock.go; the fd table
 // in fdtable.go, the guest memory view in memory.go, errno mapping in
-// errno.go and confined path resolution (openat2) in resolve_linux.go.
+// errno.go, confined path resolution (openat2) in resolve_linux.go, and
+// the definition of the calls on the linker, with their C trampoline, in
+// define.go, linker_capi.go and trampoline.c.
 // docs/wasip1-host.md tells the design.
 package wasip1

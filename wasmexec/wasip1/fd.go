@@ -4,20 +4,19 @@ import (
 	"math"
 	"unsafe"
 
-	"github.com/bytecodealliance/wasmtime-go/v39"
 	"golang.org/x/sys/unix"
 )
 
-func (h *Host) fdClose(_ view, a []wasmtime.Val) Errno {
-	return h.fds.close(argI32(a, 0))
+func (h *Host) fdClose(_ view, a args) Errno {
+	return h.fds.close(a.i32(0))
 }
 
-func (h *Host) fdRenumber(_ view, a []wasmtime.Val) Errno {
-	return h.fds.renumber(argI32(a, 0), argI32(a, 1))
+func (h *Host) fdRenumber(_ view, a args) Errno {
+	return h.fds.renumber(a.i32(0), a.i32(1))
 }
 
-func (h *Host) fdAdvise(_ view, a []wasmtime.Val) Errno {
-	e, errno := h.fds.get(argI32(a, 0), rightFdAdvise)
+func (h *Host) fdAdvise(_ view, a args) Errno {
+	e, errno := h.fds.get(a.i32(0), rightFdAdvise)
 	if errno != ErrnoSuccess {
 		return errno
 	}
@@ -25,20 +24,20 @@ func (h *Host) fdAdvise(_ view, a []wasmtime.Val) Errno {
 	// dontneed, noreuse; Linux swaps sequential and random.
 	advice := [...]int{unix.FADV_NORMAL, unix.FADV_SEQUENTIAL, unix.FADV_RANDOM,
 		unix.FADV_WILLNEED, unix.FADV_DONTNEED, unix.FADV_NOREUSE}
-	n := argU32(a, 3)
-	off, length := argU64(a, 1), argU64(a, 2)
+	n := a.u32(3)
+	off, length := a.u64(1), a.u64(2)
 	if n >= uint32(len(advice)) || off > math.MaxInt64 || length > math.MaxInt64 {
 		return ErrnoInval
 	}
 	return errnoOf(unix.Fadvise(e.hostFd, int64(off), int64(length), advice[n]))
 }
 
-func (h *Host) fdAllocate(_ view, a []wasmtime.Val) Errno {
-	e, errno := h.fds.get(argI32(a, 0), rightFdAllocate)
+func (h *Host) fdAllocate(_ view, a args) Errno {
+	e, errno := h.fds.get(a.i32(0), rightFdAllocate)
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	off, length := argU64(a, 1), argU64(a, 2)
+	off, length := a.u64(1), a.u64(2)
 	if off > math.MaxInt64 || length > math.MaxInt64 || off+length > math.MaxInt64 {
 		return ErrnoInval
 	}
@@ -48,28 +47,28 @@ func (h *Host) fdAllocate(_ view, a []wasmtime.Val) Errno {
 	return errnoOf(unix.Fallocate(e.hostFd, 0, int64(off), int64(length)))
 }
 
-func (h *Host) fdDatasync(_ view, a []wasmtime.Val) Errno {
-	e, errno := h.fds.get(argI32(a, 0), rightFdDatasync)
+func (h *Host) fdDatasync(_ view, a args) Errno {
+	e, errno := h.fds.get(a.i32(0), rightFdDatasync)
 	if errno != ErrnoSuccess {
 		return errno
 	}
 	return errnoOf(unix.Fdatasync(e.hostFd))
 }
 
-func (h *Host) fdSync(_ view, a []wasmtime.Val) Errno {
-	e, errno := h.fds.get(argI32(a, 0), rightFdSync)
+func (h *Host) fdSync(_ view, a args) Errno {
+	e, errno := h.fds.get(a.i32(0), rightFdSync)
 	if errno != ErrnoSuccess {
 		return errno
 	}
 	return errnoOf(unix.Fsync(e.hostFd))
 }
 
-func (h *Host) fdFdstatGet(v view, a []wasmtime.Val) Errno {
-	e, errno := h.fds.get(argI32(a, 0), 0)
+func (h *Host) fdFdstatGet(v view, a args) Errno {
+	e, errno := h.fds.get(a.i32(0), 0)
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	out, ok := v.bytes(argU32(a, 1), sizeFdstat)
+	out, ok := v.bytes(a.u32(1), sizeFdstat)
 	if !ok {
 		return ErrnoFault
 	}
@@ -84,13 +83,13 @@ func (h *Host) fdFdstatGet(v view, a []wasmtime.Val) Errno {
 // fdFdstatSetFlags changes APPEND and NONBLOCK. NONBLOCK is the guest's
 // view only: a socket's host descriptor is always non-blocking, and other
 // descriptors are polled before a non-blocking guest reads or writes.
-func (h *Host) fdFdstatSetFlags(_ view, a []wasmtime.Val) Errno {
-	e, errno := h.fds.get(argI32(a, 0), rightFdFdstatSetFlags)
+func (h *Host) fdFdstatSetFlags(_ view, a args) Errno {
+	e, errno := h.fds.get(a.i32(0), rightFdFdstatSetFlags)
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	flags := uint16(argU32(a, 1))
-	if uint32(flags) != argU32(a, 1) || flags&^(fdflagAppend|fdflagNonblock|fdflagDsync|fdflagRsync|fdflagSync) != 0 {
+	flags := uint16(a.u32(1))
+	if uint32(flags) != a.u32(1) || flags&^(fdflagAppend|fdflagNonblock|fdflagDsync|fdflagRsync|fdflagSync) != 0 {
 		return ErrnoInval
 	}
 	if flags&(fdflagDsync|fdflagRsync|fdflagSync) != 0 {
@@ -115,12 +114,12 @@ func (h *Host) fdFdstatSetFlags(_ view, a []wasmtime.Val) Errno {
 }
 
 // fdFdstatSetRights only ever drops rights.
-func (h *Host) fdFdstatSetRights(_ view, a []wasmtime.Val) Errno {
-	e, errno := h.fds.get(argI32(a, 0), 0)
+func (h *Host) fdFdstatSetRights(_ view, a args) Errno {
+	e, errno := h.fds.get(a.i32(0), 0)
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	base, inh := argU64(a, 1), argU64(a, 2)
+	base, inh := a.u64(1), a.u64(2)
 	if base&^e.rightsBase != 0 || inh&^e.rightsInh != 0 {
 		return ErrnoNotcapable
 	}
@@ -128,8 +127,8 @@ func (h *Host) fdFdstatSetRights(_ view, a []wasmtime.Val) Errno {
 	return ErrnoSuccess
 }
 
-func (h *Host) fdFilestatGet(v view, a []wasmtime.Val) Errno {
-	e, errno := h.fds.get(argI32(a, 0), rightFdFilestatGet)
+func (h *Host) fdFilestatGet(v view, a args) Errno {
+	e, errno := h.fds.get(a.i32(0), rightFdFilestatGet)
 	if errno != ErrnoSuccess {
 		return errno
 	}
@@ -137,7 +136,7 @@ func (h *Host) fdFilestatGet(v view, a []wasmtime.Val) Errno {
 	if err := unix.Fstat(e.hostFd, &st); err != nil {
 		return errnoOf(err)
 	}
-	return putFilestat(v, argU32(a, 1), &st)
+	return putFilestat(v, a.u32(1), &st)
 }
 
 func putFilestat(v view, ptr uint32, st *unix.Stat_t) Errno {
@@ -158,24 +157,24 @@ func putFilestat(v view, ptr uint32, st *unix.Stat_t) Errno {
 	return ErrnoSuccess
 }
 
-func (h *Host) fdFilestatSetSize(_ view, a []wasmtime.Val) Errno {
-	e, errno := h.fds.get(argI32(a, 0), rightFdFilestatSetSize)
+func (h *Host) fdFilestatSetSize(_ view, a args) Errno {
+	e, errno := h.fds.get(a.i32(0), rightFdFilestatSetSize)
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	size := argU64(a, 1)
+	size := a.u64(1)
 	if size > math.MaxInt64 {
 		return ErrnoInval
 	}
 	return errnoOf(unix.Ftruncate(e.hostFd, int64(size)))
 }
 
-func (h *Host) fdFilestatSetTimes(_ view, a []wasmtime.Val) Errno {
-	e, errno := h.fds.get(argI32(a, 0), rightFdFilestatSetTimes)
+func (h *Host) fdFilestatSetTimes(_ view, a args) Errno {
+	e, errno := h.fds.get(a.i32(0), rightFdFilestatSetTimes)
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	ts, errno := utimes(argU64(a, 1), argU64(a, 2), argU32(a, 3))
+	ts, errno := utimes(a.u64(1), a.u64(2), a.u32(3))
 	if errno != ErrnoSuccess {
 		return errno
 	}
@@ -210,15 +209,15 @@ func utimes(atim, mtim uint64, fst uint32) ([2]unix.Timespec, Errno) {
 // preopened sockets included, is EBADF: wasi-libc's preopen scan stops at
 // the first EBADF and aborts on any other error, so sockets come after
 // the directories (see docs/wasip1-host.md).
-func (h *Host) fdPrestatGet(v view, a []wasmtime.Val) Errno {
-	e, errno := h.fds.get(argI32(a, 0), 0)
+func (h *Host) fdPrestatGet(v view, a args) Errno {
+	e, errno := h.fds.get(a.i32(0), 0)
 	if errno != ErrnoSuccess {
 		return errno
 	}
 	if e.preopen == "" {
 		return ErrnoBadf
 	}
-	out, ok := v.bytes(argU32(a, 1), 8)
+	out, ok := v.bytes(a.u32(1), 8)
 	if !ok {
 		return ErrnoFault
 	}
@@ -227,18 +226,18 @@ func (h *Host) fdPrestatGet(v view, a []wasmtime.Val) Errno {
 	return ErrnoSuccess
 }
 
-func (h *Host) fdPrestatDirName(v view, a []wasmtime.Val) Errno {
-	e, errno := h.fds.get(argI32(a, 0), 0)
+func (h *Host) fdPrestatDirName(v view, a args) Errno {
+	e, errno := h.fds.get(a.i32(0), 0)
 	if errno != ErrnoSuccess {
 		return errno
 	}
 	if e.preopen == "" {
 		return ErrnoBadf
 	}
-	if argU32(a, 2) < uint32(len(e.preopen)) {
+	if a.u32(2) < uint32(len(e.preopen)) {
 		return ErrnoNametoolong
 	}
-	out, ok := v.bytes(argU32(a, 1), uint32(len(e.preopen)))
+	out, ok := v.bytes(a.u32(1), uint32(len(e.preopen)))
 	if !ok {
 		return ErrnoFault
 	}

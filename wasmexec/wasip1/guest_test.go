@@ -5,8 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/bytecodealliance/wasmtime-go/v39"
 )
 
 // guest calls the host's functions directly, with a Go slice as linear
@@ -51,13 +49,15 @@ func (g *guest) call(name string, args ...int64) Errno {
 	return c.fn(g.h, g.mem, vals(c.params, args))
 }
 
-func vals(params string, args []int64) []wasmtime.Val {
-	a := make([]wasmtime.Val, len(args))
-	for i, x := range args {
+// vals lays the arguments out as wasmtime's raw values, with room for the
+// result.
+func vals(params string, in []int64) args {
+	a := make(args, max(len(in), 1))
+	for i, x := range in {
 		if params[i] == 'I' {
-			a[i] = wasmtime.ValI64(x)
+			a[i][0] = uint64(x)
 		} else {
-			a[i] = wasmtime.ValI32(int32(x))
+			a[i][0] = uint64(uint32(x))
 		}
 	}
 	return a

@@ -63,8 +63,9 @@ type Clock interface {
 // goroutine that calls into the module; it is not safe for concurrent use.
 type Host struct {
 	store *wasmtime.Store
-	mem   *wasmtime.Memory
-	fds   fdTable
+	// cgo is the C side of the calls Define defines.
+	cgo cgoState
+	fds fdTable
 
 	args, env  []string
 	argsSize   uint32
@@ -79,7 +80,6 @@ type Host struct {
 	pollFds    []unix.PollFd
 	pollSubs   []uint32
 	pollClocks []pollClock
-	result     [1]wasmtime.Val
 }
 
 // New opens what cfg names. Close releases it.
@@ -282,29 +282,18 @@ func filetypeOfMode(mode uint32) filetype {
 	return filetypeUnknown
 }
 
-// Bind resolves the instance's exported memory, once: the calls read and
-// write it through that handle. A call made before Bind (from a start
-// function) binds through its caller.
+// Bind checks that the instance exports its memory. The calls resolve
+// that memory once, on the first call (from the instance's start function
+// if it has one), and read it through that handle from then on; Bind
+// makes the next call resolve it again, in case the linker served another
+// instance before.
 func (h *Host) Bind(inst *wasmtime.Instance) error {
 	ext := inst.GetExport(h.store, "memory")
 	if ext == nil || ext.Memory() == nil {
 		return errors.New("the module exports no memory named \"memory\"")
 	}
-	h.mem = ext.Memory()
+	h.forgetMemory()
 	return nil
-}
-
-// view is the guest memory for the current call; an unbound host without
-// a memory export sees an empty one, so every pointer is EFAULT.
-func (h *Host) view(c *wasmtime.Caller) view {
-	if h.mem == nil {
-		ext := c.GetExport("memory")
-		if ext == nil || ext.Memory() == nil {
-			return nil
-		}
-		h.mem = ext.Memory()
-	}
-	return h.mem.UnsafeData(c)
 }
 
 // Exited reports whether the module called proc_exit, and its status.
@@ -314,8 +303,10 @@ func (h *Host) Exited() (status uint32, ok bool) {
 }
 
 // Close closes every descriptor the module holds.
+// A call made after Close traps.
 func (h *Host) Close() error {
 	h.fds.closeAll()
+	h.releaseHandle()
 	return nil
 }
 

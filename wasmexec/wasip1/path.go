@@ -3,7 +3,6 @@ package wasip1
 import (
 	"unsafe"
 
-	"github.com/bytecodealliance/wasmtime-go/v39"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,9 +35,9 @@ func (h *Host) splitArg(v view, fd int32, need uint64, ptr, n uint32) (at, Errno
 	return h.splitBeneath(d.hostFd, p)
 }
 
-func (h *Host) pathOpen(v view, a []wasmtime.Val) Errno {
-	dirflags, oflags, fdflags := argU32(a, 1), argU32(a, 4), argU32(a, 7)
-	base, inh := argU64(a, 5), argU64(a, 6)
+func (h *Host) pathOpen(v view, a args) Errno {
+	dirflags, oflags, fdflags := a.u32(1), a.u32(4), a.u32(7)
+	base, inh := a.u64(5), a.u64(6)
 	if oflags&^(oflagCreat|oflagDirectory|oflagExcl|oflagTrunc) != 0 ||
 		fdflags&^(fdflagAppend|fdflagDsync|fdflagNonblock|fdflagRsync|fdflagSync) != 0 {
 		return ErrnoInval
@@ -50,15 +49,15 @@ func (h *Host) pathOpen(v view, a []wasmtime.Val) Errno {
 	if oflags&oflagTrunc != 0 {
 		need |= rightPathFilestatSetSize
 	}
-	d, errno := h.dirArg(argI32(a, 0), need)
+	d, errno := h.dirArg(a.i32(0), need)
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	p, errno := guestPath(v, argU32(a, 2), argU32(a, 3))
+	p, errno := guestPath(v, a.u32(2), a.u32(3))
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	if _, ok := v.bytes(argU32(a, 8), 4); !ok {
+	if _, ok := v.bytes(a.u32(8), 4); !ok {
 		return ErrnoFault
 	}
 	// A module may ask for any rights; it gets those its directory
@@ -81,7 +80,7 @@ func (h *Host) pathOpen(v view, a []wasmtime.Val) Errno {
 		h.fds.release(e)
 		return errno
 	}
-	v.putU32(argU32(a, 8), uint32(nfd))
+	v.putU32(a.u32(8), uint32(nfd))
 	return ErrnoSuccess
 }
 
@@ -116,8 +115,8 @@ func openFlags(dirflags, oflags, fdflags uint32, base uint64) int {
 	return flags
 }
 
-func (h *Host) pathCreateDirectory(v view, a []wasmtime.Val) Errno {
-	p, errno := h.splitArg(v, argI32(a, 0), rightPathCreateDirectory, argU32(a, 1), argU32(a, 2))
+func (h *Host) pathCreateDirectory(v view, a args) Errno {
+	p, errno := h.splitArg(v, a.i32(0), rightPathCreateDirectory, a.u32(1), a.u32(2))
 	if errno != ErrnoSuccess {
 		return errno
 	}
@@ -125,8 +124,8 @@ func (h *Host) pathCreateDirectory(v view, a []wasmtime.Val) Errno {
 	return errnoOf(unix.Mkdirat(p.dirfd, p.base, 0o777))
 }
 
-func (h *Host) pathRemoveDirectory(v view, a []wasmtime.Val) Errno {
-	p, errno := h.splitArg(v, argI32(a, 0), rightPathRemoveDirectory, argU32(a, 1), argU32(a, 2))
+func (h *Host) pathRemoveDirectory(v view, a args) Errno {
+	p, errno := h.splitArg(v, a.i32(0), rightPathRemoveDirectory, a.u32(1), a.u32(2))
 	if errno != ErrnoSuccess {
 		return errno
 	}
@@ -134,8 +133,8 @@ func (h *Host) pathRemoveDirectory(v view, a []wasmtime.Val) Errno {
 	return errnoOf(unix.Unlinkat(p.dirfd, p.base, unix.AT_REMOVEDIR))
 }
 
-func (h *Host) pathUnlinkFile(v view, a []wasmtime.Val) Errno {
-	p, errno := h.splitArg(v, argI32(a, 0), rightPathUnlinkFile, argU32(a, 1), argU32(a, 2))
+func (h *Host) pathUnlinkFile(v view, a args) Errno {
+	p, errno := h.splitArg(v, a.i32(0), rightPathUnlinkFile, a.u32(1), a.u32(2))
 	if errno != ErrnoSuccess {
 		return errno
 	}
@@ -145,7 +144,7 @@ func (h *Host) pathUnlinkFile(v view, a []wasmtime.Val) Errno {
 
 // pathFilestatGet opens the path itself with O_PATH (the link itself
 // without SYMLINK_FOLLOW), confined, and stats that.
-func (h *Host) pathFilestatGet(v view, a []wasmtime.Val) Errno {
+func (h *Host) pathFilestatGet(v view, a args) Errno {
 	fd, errno := h.openPathArg(v, a, rightPathFilestatGet)
 	if errno != ErrnoSuccess {
 		return errno
@@ -155,11 +154,11 @@ func (h *Host) pathFilestatGet(v view, a []wasmtime.Val) Errno {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return errnoOf(err)
 	}
-	return putFilestat(v, argU32(a, 4), &st)
+	return putFilestat(v, a.u32(4), &st)
 }
 
-func (h *Host) pathFilestatSetTimes(v view, a []wasmtime.Val) Errno {
-	ts, errno := utimes(argU64(a, 4), argU64(a, 5), argU32(a, 6))
+func (h *Host) pathFilestatSetTimes(v view, a args) Errno {
+	ts, errno := utimes(a.u64(4), a.u64(5), a.u32(6))
 	if errno != ErrnoSuccess {
 		return errno
 	}
@@ -177,17 +176,17 @@ func (h *Host) pathFilestatSetTimes(v view, a []wasmtime.Val) Errno {
 }
 
 // openPathArg opens (fd, lookupflags, path, path_len) with O_PATH.
-func (h *Host) openPathArg(v view, a []wasmtime.Val, need uint64) (int, Errno) {
-	d, errno := h.dirArg(argI32(a, 0), need)
+func (h *Host) openPathArg(v view, a args, need uint64) (int, Errno) {
+	d, errno := h.dirArg(a.i32(0), need)
 	if errno != ErrnoSuccess {
 		return -1, errno
 	}
-	p, errno := guestPath(v, argU32(a, 2), argU32(a, 3))
+	p, errno := guestPath(v, a.u32(2), a.u32(3))
 	if errno != ErrnoSuccess {
 		return -1, errno
 	}
 	flags := unix.O_PATH
-	if argU32(a, 1)&lookupSymlinkFollow == 0 {
+	if a.u32(1)&lookupSymlinkFollow == 0 {
 		flags |= unix.O_NOFOLLOW
 	}
 	return h.openBeneath(d.hostFd, p, flags, 0)
@@ -195,18 +194,18 @@ func (h *Host) openPathArg(v view, a []wasmtime.Val, need uint64) (int, Errno) {
 
 // pathLink links without following the source, or, with SYMLINK_FOLLOW,
 // links what the confined lookup of the source found.
-func (h *Host) pathLink(v view, a []wasmtime.Val) Errno {
-	dst, errno := h.splitArg(v, argI32(a, 4), rightPathLinkTarget, argU32(a, 5), argU32(a, 6))
+func (h *Host) pathLink(v view, a args) Errno {
+	dst, errno := h.splitArg(v, a.i32(4), rightPathLinkTarget, a.u32(5), a.u32(6))
 	if errno != ErrnoSuccess {
 		return errno
 	}
 	defer dst.close()
-	if argU32(a, 1)&lookupSymlinkFollow != 0 {
-		d, errno := h.dirArg(argI32(a, 0), rightPathLinkSource)
+	if a.u32(1)&lookupSymlinkFollow != 0 {
+		d, errno := h.dirArg(a.i32(0), rightPathLinkSource)
 		if errno != ErrnoSuccess {
 			return errno
 		}
-		p, errno := guestPath(v, argU32(a, 2), argU32(a, 3))
+		p, errno := guestPath(v, a.u32(2), a.u32(3))
 		if errno != ErrnoSuccess {
 			return errno
 		}
@@ -217,7 +216,7 @@ func (h *Host) pathLink(v view, a []wasmtime.Val) Errno {
 		defer unix.Close(fd)
 		return errnoOf(unix.Linkat(fd, "", dst.dirfd, dst.base, unix.AT_EMPTY_PATH))
 	}
-	src, errno := h.splitArg(v, argI32(a, 0), rightPathLinkSource, argU32(a, 2), argU32(a, 3))
+	src, errno := h.splitArg(v, a.i32(0), rightPathLinkSource, a.u32(2), a.u32(3))
 	if errno != ErrnoSuccess {
 		return errno
 	}
@@ -225,13 +224,13 @@ func (h *Host) pathLink(v view, a []wasmtime.Val) Errno {
 	return errnoOf(unix.Linkat(src.dirfd, src.base, dst.dirfd, dst.base, 0))
 }
 
-func (h *Host) pathRename(v view, a []wasmtime.Val) Errno {
-	src, errno := h.splitArg(v, argI32(a, 0), rightPathRenameSource, argU32(a, 1), argU32(a, 2))
+func (h *Host) pathRename(v view, a args) Errno {
+	src, errno := h.splitArg(v, a.i32(0), rightPathRenameSource, a.u32(1), a.u32(2))
 	if errno != ErrnoSuccess {
 		return errno
 	}
 	defer src.close()
-	dst, errno := h.splitArg(v, argI32(a, 3), rightPathRenameTarget, argU32(a, 4), argU32(a, 5))
+	dst, errno := h.splitArg(v, a.i32(3), rightPathRenameTarget, a.u32(4), a.u32(5))
 	if errno != ErrnoSuccess {
 		return errno
 	}
@@ -242,15 +241,15 @@ func (h *Host) pathRename(v view, a []wasmtime.Val) Errno {
 // pathSymlink creates a link whose text is the module's. A later lookup
 // through it stays confined; an absolute target is refused outright,
 // since it could only ever name the host's root.
-func (h *Host) pathSymlink(v view, a []wasmtime.Val) Errno {
-	target, errno := guestPath(v, argU32(a, 0), argU32(a, 1))
+func (h *Host) pathSymlink(v view, a args) Errno {
+	target, errno := guestPath(v, a.u32(0), a.u32(1))
 	if errno != ErrnoSuccess {
 		return errno
 	}
 	if len(target) > 0 && target[0] == '/' {
 		return ErrnoNotcapable
 	}
-	p, errno := h.splitArg(v, argI32(a, 2), rightPathSymlink, argU32(a, 3), argU32(a, 4))
+	p, errno := h.splitArg(v, a.i32(2), rightPathSymlink, a.u32(3), a.u32(4))
 	if errno != ErrnoSuccess {
 		return errno
 	}
@@ -258,13 +257,13 @@ func (h *Host) pathSymlink(v view, a []wasmtime.Val) Errno {
 	return errnoOf(unix.Symlinkat(string(target), p.dirfd, p.base))
 }
 
-func (h *Host) pathReadlink(v view, a []wasmtime.Val) Errno {
-	p, errno := h.splitArg(v, argI32(a, 0), rightPathReadlink, argU32(a, 1), argU32(a, 2))
+func (h *Host) pathReadlink(v view, a args) Errno {
+	p, errno := h.splitArg(v, a.i32(0), rightPathReadlink, a.u32(1), a.u32(2))
 	if errno != ErrnoSuccess {
 		return errno
 	}
 	defer p.close()
-	out, ok := v.bytes(argU32(a, 3), argU32(a, 4))
+	out, ok := v.bytes(a.u32(3), a.u32(4))
 	if !ok {
 		return ErrnoFault
 	}
@@ -274,5 +273,5 @@ func (h *Host) pathReadlink(v view, a []wasmtime.Val) Errno {
 		return errnoOf(err)
 	}
 	n = copy(out, buf[:n])
-	return v.putU32Result(argU32(a, 5), uint32(n))
+	return v.putU32Result(a.u32(5), uint32(n))
 }

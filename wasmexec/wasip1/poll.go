@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"math"
 
-	"github.com/bytecodealliance/wasmtime-go/v39"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,23 +22,23 @@ type pollClock struct {
 // subscriptions, for at most the nearest clock subscription. An fd
 // subscription that cannot be polled (a bad fd, no right) is an event with
 // its error at once, as are the subscriptions ready when the call starts.
-func (h *Host) pollOneoff(v view, a []wasmtime.Val) Errno {
-	n := argU32(a, 2)
+func (h *Host) pollOneoff(v view, a args) Errno {
+	n := a.u32(2)
 	if n == 0 {
 		return ErrnoInval
 	}
 	if n > maxSubscriptions {
 		return ErrnoFault
 	}
-	subs, ok := v.bytes(argU32(a, 0), n*sizeSubscription)
+	subs, ok := v.bytes(a.u32(0), n*sizeSubscription)
 	if !ok {
 		return ErrnoFault
 	}
-	events, ok := v.bytes(argU32(a, 1), n*sizeEvent)
+	events, ok := v.bytes(a.u32(1), n*sizeEvent)
 	if !ok {
 		return ErrnoFault
 	}
-	if _, ok := v.bytes(argU32(a, 3), 4); !ok {
+	if _, ok := v.bytes(a.u32(3), 4); !ok {
 		return ErrnoFault
 	}
 	h.pollFds, h.pollSubs, h.pollClocks = h.pollFds[:0], h.pollSubs[:0], h.pollClocks[:0]
@@ -101,7 +100,7 @@ func (h *Host) pollOneoff(v view, a []wasmtime.Val) Errno {
 			nev++
 		}
 	}
-	return v.putU32Result(argU32(a, 3), nev)
+	return v.putU32Result(a.u32(3), nev)
 }
 
 // clockIn is how long until a clock subscription fires.

@@ -3,7 +3,6 @@ package wasip1
 import (
 	"encoding/binary"
 
-	"github.com/bytecodealliance/wasmtime-go/v39"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,19 +16,19 @@ type dirent struct {
 // fdReaddir lists a directory from a cookie, which is the index of the
 // next entry. The list is read afresh at cookie 0 and kept until then,
 // so that a module paging through a directory sees one consistent list.
-func (h *Host) fdReaddir(v view, a []wasmtime.Val) Errno {
-	e, errno := h.fds.get(argI32(a, 0), rightFdReaddir)
+func (h *Host) fdReaddir(v view, a args) Errno {
+	e, errno := h.fds.get(a.i32(0), rightFdReaddir)
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	buf, ok := v.bytes(argU32(a, 1), argU32(a, 2))
+	buf, ok := v.bytes(a.u32(1), a.u32(2))
 	if !ok {
 		return ErrnoFault
 	}
-	if _, ok := v.bytes(argU32(a, 4), 4); !ok {
+	if _, ok := v.bytes(a.u32(4), 4); !ok {
 		return ErrnoFault
 	}
-	cookie := argU64(a, 3)
+	cookie := a.u64(3)
 	if cookie == 0 || e.dir == nil {
 		if e.dir, errno = readDir(e.hostFd); errno != ErrnoSuccess {
 			return errno
@@ -39,7 +38,7 @@ func (h *Host) fdReaddir(v view, a []wasmtime.Val) Errno {
 	for i := cookie; i < uint64(len(e.dir)) && used < len(buf); i++ {
 		used += putDirent(buf[used:], e.dir[i], i+1)
 	}
-	return v.putU32Result(argU32(a, 4), uint32(used))
+	return v.putU32Result(a.u32(4), uint32(used))
 }
 
 // putDirent writes as much of one entry as fits and returns its size;

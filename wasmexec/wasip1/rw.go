@@ -4,7 +4,6 @@ import (
 	"math"
 	"unsafe"
 
-	"github.com/bytecodealliance/wasmtime-go/v39"
 	"golang.org/x/sys/unix"
 )
 
@@ -92,12 +91,12 @@ func readyNow(fd int, events int16) bool {
 	return err == nil && n > 0
 }
 
-func (h *Host) fdRead(v view, a []wasmtime.Val) Errno {
-	e, errno := h.fds.get(argI32(a, 0), rightFdRead)
+func (h *Host) fdRead(v view, a args) Errno {
+	e, errno := h.fds.get(a.i32(0), rightFdRead)
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	iov, errno := h.iovecs(v, argU32(a, 1), argU32(a, 2))
+	iov, errno := h.iovecs(v, a.u32(1), a.u32(2))
 	if errno != ErrnoSuccess {
 		return errno
 	}
@@ -105,15 +104,15 @@ func (h *Host) fdRead(v view, a []wasmtime.Val) Errno {
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	return v.putU32Result(argU32(a, 3), uint32(n))
+	return v.putU32Result(a.u32(3), uint32(n))
 }
 
-func (h *Host) fdWrite(v view, a []wasmtime.Val) Errno {
-	e, errno := h.fds.get(argI32(a, 0), rightFdWrite)
+func (h *Host) fdWrite(v view, a args) Errno {
+	e, errno := h.fds.get(a.i32(0), rightFdWrite)
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	iov, errno := h.iovecs(v, argU32(a, 1), argU32(a, 2))
+	iov, errno := h.iovecs(v, a.u32(1), a.u32(2))
 	if errno != ErrnoSuccess {
 		return errno
 	}
@@ -121,28 +120,28 @@ func (h *Host) fdWrite(v view, a []wasmtime.Val) Errno {
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	return v.putU32Result(argU32(a, 3), uint32(n))
+	return v.putU32Result(a.u32(3), uint32(n))
 }
 
-func (h *Host) fdPread(v view, a []wasmtime.Val) Errno {
+func (h *Host) fdPread(v view, a args) Errno {
 	return h.positioned(v, a, rightFdRead, unix.SYS_PREADV)
 }
 
-func (h *Host) fdPwrite(v view, a []wasmtime.Val) Errno {
+func (h *Host) fdPwrite(v view, a args) Errno {
 	return h.positioned(v, a, rightFdWrite, unix.SYS_PWRITEV)
 }
 
 // positioned is fd_pread and fd_pwrite: (fd, iovs, iovs_len, offset, n).
-func (h *Host) positioned(v view, a []wasmtime.Val, right uint64, trap uintptr) Errno {
-	e, errno := h.fds.get(argI32(a, 0), right|rightFdSeek)
+func (h *Host) positioned(v view, a args, right uint64, trap uintptr) Errno {
+	e, errno := h.fds.get(a.i32(0), right|rightFdSeek)
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	off := argU64(a, 3)
+	off := a.u64(3)
 	if off > math.MaxInt64 {
 		return ErrnoInval
 	}
-	iov, errno := h.iovecs(v, argU32(a, 1), argU32(a, 2))
+	iov, errno := h.iovecs(v, a.u32(1), a.u32(2))
 	if errno != ErrnoSuccess {
 		return errno
 	}
@@ -158,16 +157,16 @@ func (h *Host) positioned(v view, a []wasmtime.Val, right uint64, trap uintptr) 
 		}
 		break
 	}
-	return v.putU32Result(argU32(a, 4), uint32(n))
+	return v.putU32Result(a.u32(4), uint32(n))
 }
 
-func (h *Host) fdSeek(v view, a []wasmtime.Val) Errno {
-	e, errno := h.fds.get(argI32(a, 0), rightFdSeek)
+func (h *Host) fdSeek(v view, a args) Errno {
+	e, errno := h.fds.get(a.i32(0), rightFdSeek)
 	if errno != ErrnoSuccess {
 		return errno
 	}
 	var whence int
-	switch argU32(a, 2) {
+	switch a.u32(2) {
 	case whenceSet:
 		whence = unix.SEEK_SET
 	case whenceCur:
@@ -177,18 +176,18 @@ func (h *Host) fdSeek(v view, a []wasmtime.Val) Errno {
 	default:
 		return ErrnoInval
 	}
-	if _, ok := v.bytes(argU32(a, 3), 8); !ok {
+	if _, ok := v.bytes(a.u32(3), 8); !ok {
 		return ErrnoFault
 	}
-	pos, err := unix.Seek(e.hostFd, a[1].I64(), whence)
+	pos, err := unix.Seek(e.hostFd, int64(a.u64(1)), whence)
 	if err != nil {
 		return errnoOf(err)
 	}
-	return v.putU64Result(argU32(a, 3), uint64(pos))
+	return v.putU64Result(a.u32(3), uint64(pos))
 }
 
-func (h *Host) fdTell(v view, a []wasmtime.Val) Errno {
-	e, errno := h.fds.get(argI32(a, 0), rightFdTell)
+func (h *Host) fdTell(v view, a args) Errno {
+	e, errno := h.fds.get(a.i32(0), rightFdTell)
 	if errno != ErrnoSuccess {
 		return errno
 	}
@@ -196,5 +195,5 @@ func (h *Host) fdTell(v view, a []wasmtime.Val) Errno {
 	if err != nil {
 		return errnoOf(err)
 	}
-	return v.putU64Result(argU32(a, 1), uint64(pos))
+	return v.putU64Result(a.u32(1), uint64(pos))
 }

@@ -3,7 +3,6 @@ package wasip1
 import (
 	"unsafe"
 
-	"github.com/bytecodealliance/wasmtime-go/v39"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,16 +25,16 @@ func (h *Host) sockArg(fd int32, need uint64) (*entry, Errno) {
 // sockAccept takes a connection from a preopened listener. The new
 // socket is non-blocking on the host like every socket here; a guest that
 // has not asked for NONBLOCK waits in poll(2).
-func (h *Host) sockAccept(v view, a []wasmtime.Val) Errno {
-	e, errno := h.sockArg(argI32(a, 0), rightSockAccept)
+func (h *Host) sockAccept(v view, a args) Errno {
+	e, errno := h.sockArg(a.i32(0), rightSockAccept)
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	flags := argU32(a, 1)
+	flags := a.u32(1)
 	if flags&^fdflagNonblock != 0 {
 		return ErrnoInval
 	}
-	if _, ok := v.bytes(argU32(a, 2), 4); !ok {
+	if _, ok := v.bytes(a.u32(2), 4); !ok {
 		return ErrnoFault
 	}
 	var nfd int
@@ -66,28 +65,28 @@ func (h *Host) sockAccept(v view, a []wasmtime.Val) Errno {
 		h.fds.release(ne)
 		return errno
 	}
-	v.putU32(argU32(a, 2), uint32(gfd))
+	v.putU32(a.u32(2), uint32(gfd))
 	return ErrnoSuccess
 }
 
 // sockRecv is recvmsg(2) into the guest's buffers: (fd, ri_data,
 // ri_data_len, ri_flags, ro_datalen, ro_flags).
-func (h *Host) sockRecv(v view, a []wasmtime.Val) Errno {
-	e, errno := h.sockArg(argI32(a, 0), rightFdRead)
+func (h *Host) sockRecv(v view, a args) Errno {
+	e, errno := h.sockArg(a.i32(0), rightFdRead)
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	riflags := argU32(a, 3)
+	riflags := a.u32(3)
 	if riflags&^(riflagRecvPeek|riflagRecvWaitall) != 0 {
 		return ErrnoInval
 	}
-	if _, ok := v.bytes(argU32(a, 4), 4); !ok {
+	if _, ok := v.bytes(a.u32(4), 4); !ok {
 		return ErrnoFault
 	}
-	if _, ok := v.bytes(argU32(a, 5), 2); !ok {
+	if _, ok := v.bytes(a.u32(5), 2); !ok {
 		return ErrnoFault
 	}
-	iov, errno := h.iovecs(v, argU32(a, 1), argU32(a, 2))
+	iov, errno := h.iovecs(v, a.u32(1), a.u32(2))
 	if errno != ErrnoSuccess {
 		return errno
 	}
@@ -106,26 +105,26 @@ func (h *Host) sockRecv(v view, a []wasmtime.Val) Errno {
 	if msgFlags&unix.MSG_TRUNC != 0 {
 		ro |= roflagDataTruncated
 	}
-	v.putU32(argU32(a, 4), uint32(n))
-	v.putU16(argU32(a, 5), ro)
+	v.putU32(a.u32(4), uint32(n))
+	v.putU16(a.u32(5), ro)
 	return ErrnoSuccess
 }
 
 // sockSend is sendmsg(2) from the guest's buffers: (fd, si_data,
 // si_data_len, si_flags, so_datalen). MSG_NOSIGNAL turns a closed peer
 // into EPIPE rather than a signal.
-func (h *Host) sockSend(v view, a []wasmtime.Val) Errno {
-	e, errno := h.sockArg(argI32(a, 0), rightFdWrite)
+func (h *Host) sockSend(v view, a args) Errno {
+	e, errno := h.sockArg(a.i32(0), rightFdWrite)
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	if argU32(a, 3) != 0 {
+	if a.u32(3) != 0 {
 		return ErrnoInval
 	}
-	if _, ok := v.bytes(argU32(a, 4), 4); !ok {
+	if _, ok := v.bytes(a.u32(4), 4); !ok {
 		return ErrnoFault
 	}
-	iov, errno := h.iovecs(v, argU32(a, 1), argU32(a, 2))
+	iov, errno := h.iovecs(v, a.u32(1), a.u32(2))
 	if errno != ErrnoSuccess {
 		return errno
 	}
@@ -133,7 +132,7 @@ func (h *Host) sockSend(v view, a []wasmtime.Val) Errno {
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	return v.putU32Result(argU32(a, 4), uint32(n))
+	return v.putU32Result(a.u32(4), uint32(n))
 }
 
 // sockIO is recvmsg or sendmsg, waiting in poll(2) for a blocking guest.
@@ -160,13 +159,13 @@ func sockIO(e *entry, trap uintptr, events int16, iov []unix.Iovec, flags int) (
 	}
 }
 
-func (h *Host) sockShutdown(_ view, a []wasmtime.Val) Errno {
-	e, errno := h.sockArg(argI32(a, 0), rightSockShutdown)
+func (h *Host) sockShutdown(_ view, a args) Errno {
+	e, errno := h.sockArg(a.i32(0), rightSockShutdown)
 	if errno != ErrnoSuccess {
 		return errno
 	}
 	var how int
-	switch argU32(a, 1) {
+	switch a.u32(1) {
 	case sdflagRd:
 		how = unix.SHUT_RD
 	case sdflagWr:
