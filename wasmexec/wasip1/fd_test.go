@@ -234,3 +234,16 @@ func TestReaddir(t *testing.T) {
 	g.mustCall(ErrnoFault, "fd_readdir", 3, guestMemSize-10, 100, 0, 0x10)
 	g.mustCall(ErrnoNotcapable, "fd_readdir", 1, 0x100, 100, 0, 0x10)
 }
+
+// TestNoIOBeforeFault: a bad result pointer is EFAULT before any byte
+// is written, so a module that retries does not write twice.
+func TestNoIOBeforeFault(t *testing.T) {
+	out := createFile(t, filepath.Join(t.TempDir(), "out"))
+	g := newGuest(t, Config{Stdout: out})
+	copy(g.mem[0x100:], "x")
+	g.iovec(0, 0x100, 1)
+	g.mustCall(ErrnoFault, "fd_write", 1, 0, 1, guestMemSize-3)
+	if got := readAll(t, out); got != "" {
+		t.Fatalf("fd_write wrote %q before failing", got)
+	}
+}

@@ -100,6 +100,11 @@ func (h *Host) fdRead(v view, a args) Errno {
 	if errno != ErrnoSuccess {
 		return errno
 	}
+	// The count's pointer is checked first: data read or written
+	// cannot be taken back.
+	if _, ok := v.bytes(a.u32(3), 4); !ok {
+		return ErrnoFault
+	}
 	n, errno := streamIO(e, unix.SYS_READV, unix.POLLIN, iov)
 	if errno != ErrnoSuccess {
 		return errno
@@ -115,6 +120,9 @@ func (h *Host) fdWrite(v view, a args) Errno {
 	iov, errno := h.iovecs(v, a.u32(1), a.u32(2))
 	if errno != ErrnoSuccess {
 		return errno
+	}
+	if _, ok := v.bytes(a.u32(3), 4); !ok {
+		return ErrnoFault
 	}
 	n, errno := streamIO(e, unix.SYS_WRITEV, unix.POLLOUT, iov)
 	if errno != ErrnoSuccess {
@@ -144,6 +152,9 @@ func (h *Host) positioned(v view, a args, right uint64, trap uintptr) Errno {
 	iov, errno := h.iovecs(v, a.u32(1), a.u32(2))
 	if errno != ErrnoSuccess {
 		return errno
+	}
+	if _, ok := v.bytes(a.u32(4), 4); !ok {
+		return ErrnoFault
 	}
 	var n int
 	for {
