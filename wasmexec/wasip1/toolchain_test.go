@@ -81,25 +81,31 @@ func TestGoWasip1Listener(t *testing.T) {
 	}
 }
 
-// TestCWasip1Listener: a C module built with wasi-libc finds its preopened
-// directory and accepts on the listener after it.
-func TestCWasip1Listener(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a C module")
-	}
-	clang, err := exec.LookPath("clang")
+// buildWith runs a compiler that writes m.wasm, or skips the test when the
+// toolchain is missing.
+func buildWith(t *testing.T, tool string, args ...string) []byte {
+	t.Helper()
+	path, err := exec.LookPath(tool)
 	if err != nil {
-		t.Skip("no clang to build a wasm32-wasi module")
+		t.Skipf("no %s", tool)
 	}
 	out := filepath.Join(t.TempDir(), "m.wasm")
-	if b, err := exec.Command(clang, "--target=wasm32-wasi", "-O2", "-o", out, "testdata/cnet/main.c").CombinedOutput(); err != nil {
-		t.Skipf("clang cannot build for wasm32-wasi here (wasi-libc missing?): %v\n%s", err, b)
+	if b, err := exec.Command(path, append(args, "-o", out)...).CombinedOutput(); err != nil {
+		t.Skipf("%s cannot build for WASI here: %v\n%s", tool, err, b)
 	}
 	wasm, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := tempTree(t, map[string]string{"greeting.txt": "hello from C "})
+	return wasm
+}
+
+// serveOne runs a module that reads /greeting.txt from its preopened
+// directory and answers one client on the listener at fd 4 with the
+// greeting and the client's line; it returns what the client got.
+func serveOne(t *testing.T, wasm []byte, greeting, line string) string {
+	t.Helper()
+	root := tempTree(t, map[string]string{"greeting.txt": greeting})
 	addr, lf := listenerFile(t)
 	reply := make(chan string, 1)
 	go func() {
@@ -110,15 +116,43 @@ func TestCWasip1Listener(t *testing.T) {
 		}
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(20 * time.Second))
-		fmt.Fprintf(c, "and wasi-libc\n")
+		fmt.Fprint(c, line)
 		b, _ := io.ReadAll(c)
 		reply <- string(b)
 	}()
-	res := runModule(t, wasm, Config{Args: []string{"cnet"}, Dirs: []Dir{{HostPath: root, GuestPath: "/"}}, Listeners: []*os.File{lf}})
+	res := runModule(t, wasm, Config{Args: []string{"net"}, Dirs: []Dir{{HostPath: root, GuestPath: "/"}}, Listeners: []*os.File{lf}})
 	if res.err != nil || res.status != 0 || res.stdout != "served\n" {
 		t.Fatalf("status %d, err %v, stdout %q, stderr %q", res.status, res.err, res.stdout, res.stderr)
 	}
-	if got := <-reply; got != "hello from C and wasi-libc\n" {
+	return <-reply
+}
+
+// TestCWasip1Listener: a C module built with wasi-libc finds its preopened
+// directory and accepts on the listener after it.
+func TestCWasip1Listener(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a C module")
+	}
+	wasm := buildWith(t, "clang", "--target=wasm32-wasi", "-O2", "testdata/cnet/main.c")
+	if got := serveOne(t, wasm, "hello from C ", "and wasi-libc\n"); got != "hello from C and wasi-libc\n" {
+		t.Fatalf("client got %q", got)
+	}
+}
+
+// TestRustWasip1Listener: Rust's std (Debian's rustc and wasm32-wasi std)
+// finds the preopened directory through wasi-libc and accepts with
+// TcpListener on the listener after it.
+func TestRustWasip1Listener(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a Rust module")
+	}
+	rustc := "/usr/bin/rustc" // Debian's, whose std is installed for wasm32-wasi
+	if _, err := os.Stat(rustc); err != nil {
+		rustc = "rustc"
+	}
+	wasm := buildWith(t, rustc, "--edition", "2021", "--target", "wasm32-wasi", "-C", "opt-level=s",
+		"-C", "strip=debuginfo", "testdata/rustnet/main.rs")
+	if got := serveOne(t, wasm, "hello from Rust ", "and std\n"); got != "hello from Rust and std\n" {
 		t.Fatalf("client got %q", got)
 	}
 }
