@@ -16,9 +16,12 @@ wasip1_state *wasip1_state_new(uintptr_t handle) {
 
 void wasip1_state_forget_memory(wasip1_state *s) { s->have_memory = false; }
 
+// wasip1_func_free is wasmtime's finalizer of a defined function. The
+// linker and the store may drop their functions on different threads
+// (wasmtime-go closes them from finalizers), hence the atomic count.
 static void wasip1_func_free(void *env) {
 	wasip1_func *f = env;
-	if (--f->state->refs == 0)
+	if (__atomic_sub_fetch(&f->state->refs, 1, __ATOMIC_ACQ_REL) == 0)
 		free(f->state);
 	free(f);
 }
@@ -79,7 +82,7 @@ wasmtime_error_t *wasip1_define(wasmtime_linker_t *linker, wasip1_state *s, cons
 		abort();
 	f->state = s;
 	f->idx = idx;
-	s->refs++;
+	__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
 	wasmtime_error_t *err = wasmtime_linker_define_func_unchecked(linker, module, module_len, name, name_len, ty,
 		wasip1_trampoline, f, wasip1_func_free);
 	wasm_functype_delete(ty);
