@@ -1,0 +1,100 @@
+package wasip1
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// acceptForever blocks in sock_accept on fd 3.
+const acceptForever = `(module
+  (import "wasi_snapshot_preview1" "sock_accept" (func $accept (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") (drop (call $accept (i32.const 3) (i32.const 0) (i32.const 0)))))`
+
+// TestBlockedAcceptIsKillable runs, in a child process, a module blocked
+// in sock_accept with no client, and a SIGTERM handler that exits as the
+// shim's task child does: the blocked host call must not hold the exit up.
+func TestBlockedAcceptIsKillable(t *testing.T) {
+	if os.Getenv("WASIP1_BLOCKED_CHILD") == "1" {
+		blockedChild(t)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBlockedAcceptIsKillable$")
+	cmd.Env = append(os.Environ(), "WASIP1_BLOCKED_CHILD=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "blocking\n" {
+		cmd.Process.Kill()
+		t.Fatalf("child said %q, %v", line, err)
+	}
+	if !waitInPoll(cmd.Process.Pid, 10*time.Second) {
+		cmd.Process.Kill()
+		t.Fatal("the child never blocked in poll(2)")
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 143 {
+			t.Fatalf("child ended with %v, want exit status 143", err)
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("SIGTERM did not end a module blocked in sock_accept")
+	}
+}
+
+// waitInPoll waits until a thread of pid sits in poll or ppoll, which the
+// Go runtime itself never calls: that is the blocked sock_accept.
+func waitInPoll(pid int, limit time.Duration) bool {
+	for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
+		for _, task := range tasks {
+			b, _ := os.ReadFile(task)
+			if nr, _, _ := strings.Cut(string(b), " "); nr == fmt.Sprint(unix.SYS_POLL) || nr == fmt.Sprint(unix.SYS_PPOLL) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func blockedChild(t *testing.T) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		os.Exit(143)
+	}()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lf, err := l.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout.WriteString("blocking\n")
+	out := runModule(t, wat(t, acceptForever), Config{Listeners: []*os.File{lf}})
+	t.Fatalf("sock_accept returned: %+v", out)
+}

@@ -1,0 +1,179 @@
+package wasip1
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// sockArg is the socket entry of a guest fd: EBADF if none, ENOTSOCK if
+// it is not a socket, ENOTCAPABLE without the right.
+func (h *Host) sockArg(fd int32, need uint64) (*entry, Errno) {
+	e, errno := h.fds.get(fd, 0)
+	if errno != ErrnoSuccess {
+		return nil, errno
+	}
+	if e.ftype != filetypeSocketStream && e.ftype != filetypeSocketDgram {
+		return nil, ErrnoNotsock
+	}
+	if e.rightsBase&need != need {
+		return nil, ErrnoNotcapable
+	}
+	return e, ErrnoSuccess
+}
+
+// sockAccept takes a connection from a preopened listener. The new
+// socket is non-blocking on the host like every socket here; a guest that
+// has not asked for NONBLOCK waits in poll(2).
+func (h *Host) sockAccept(v view, a args) Errno {
+	e, errno := h.sockArg(a.i32(0), rightSockAccept)
+	if errno != ErrnoSuccess {
+		return errno
+	}
+	flags := a.u32(1)
+	if flags&^fdflagNonblock != 0 {
+		return ErrnoInval
+	}
+	if _, ok := v.bytes(a.u32(2), 4); !ok {
+		return ErrnoFault
+	}
+	var nfd int
+	for {
+		r, _, e2 := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(e.hostFd), 0, 0, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+		if e2 == unix.EINTR || e2 == unix.ECONNABORTED {
+			continue
+		}
+		if e2 == unix.EAGAIN && e.flags&fdflagNonblock == 0 {
+			if errno := waitFd(e.hostFd, unix.POLLIN); errno != ErrnoSuccess {
+				return errno
+			}
+			continue
+		}
+		if e2 != 0 {
+			return errnoOfSys(e2)
+		}
+		nfd = int(r)
+		break
+	}
+	ne, errno := h.fds.newEntry(nfd, rightsSocket&^rightSockAccept, 0)
+	if errno != ErrnoSuccess {
+		return errno
+	}
+	ne.flags, ne.hostNonblock = uint16(flags), true
+	gfd, errno := h.fds.insert(ne)
+	if errno != ErrnoSuccess {
+		h.fds.release(ne)
+		return errno
+	}
+	v.putU32(a.u32(2), uint32(gfd))
+	return ErrnoSuccess
+}
+
+// sockRecv is recvmsg(2) into the guest's buffers: (fd, ri_data,
+// ri_data_len, ri_flags, ro_datalen, ro_flags).
+func (h *Host) sockRecv(v view, a args) Errno {
+	e, errno := h.sockArg(a.i32(0), rightFdRead)
+	if errno != ErrnoSuccess {
+		return errno
+	}
+	riflags := a.u32(3)
+	if riflags&^(riflagRecvPeek|riflagRecvWaitall) != 0 {
+		return ErrnoInval
+	}
+	if _, ok := v.bytes(a.u32(4), 4); !ok {
+		return ErrnoFault
+	}
+	if _, ok := v.bytes(a.u32(5), 2); !ok {
+		return ErrnoFault
+	}
+	iov, errno := h.iovecs(v, a.u32(1), a.u32(2))
+	if errno != ErrnoSuccess {
+		return errno
+	}
+	var flags int
+	if riflags&riflagRecvPeek != 0 {
+		flags |= unix.MSG_PEEK
+	}
+	if riflags&riflagRecvWaitall != 0 {
+		flags |= unix.MSG_WAITALL
+	}
+	n, msgFlags, errno := sockIO(e, unix.SYS_RECVMSG, unix.POLLIN, iov, flags)
+	if errno != ErrnoSuccess {
+		return errno
+	}
+	var ro uint16
+	if msgFlags&unix.MSG_TRUNC != 0 {
+		ro |= roflagDataTruncated
+	}
+	v.putU32(a.u32(4), uint32(n))
+	v.putU16(a.u32(5), ro)
+	return ErrnoSuccess
+}
+
+// sockSend is sendmsg(2) from the guest's buffers: (fd, si_data,
+// si_data_len, si_flags, so_datalen). MSG_NOSIGNAL turns a closed peer
+// into EPIPE rather than a signal.
+func (h *Host) sockSend(v view, a args) Errno {
+	e, errno := h.sockArg(a.i32(0), rightFdWrite)
+	if errno != ErrnoSuccess {
+		return errno
+	}
+	if a.u32(3) != 0 {
+		return ErrnoInval
+	}
+	if _, ok := v.bytes(a.u32(4), 4); !ok {
+		return ErrnoFault
+	}
+	iov, errno := h.iovecs(v, a.u32(1), a.u32(2))
+	if errno != ErrnoSuccess {
+		return errno
+	}
+	n, _, errno := sockIO(e, unix.SYS_SENDMSG, unix.POLLOUT, iov, unix.MSG_NOSIGNAL)
+	if errno != ErrnoSuccess {
+		return errno
+	}
+	return v.putU32Result(a.u32(4), uint32(n))
+}
+
+// sockIO is recvmsg or sendmsg, waiting in poll(2) for a blocking guest.
+func sockIO(e *entry, trap uintptr, events int16, iov []unix.Iovec, flags int) (int, int, Errno) {
+	var msg unix.Msghdr
+	if len(iov) > 0 {
+		msg.Iov = &iov[0]
+		msg.SetIovlen(len(iov))
+	}
+	for {
+		n, _, e2 := unix.Syscall(trap, uintptr(e.hostFd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+		switch {
+		case e2 == unix.EINTR:
+			continue
+		case e2 == unix.EAGAIN && e.flags&fdflagNonblock == 0:
+			if errno := waitFd(e.hostFd, events); errno != ErrnoSuccess {
+				return 0, 0, errno
+			}
+			continue
+		case e2 != 0:
+			return 0, 0, errnoOfSys(e2)
+		}
+		return int(n), int(msg.Flags), ErrnoSuccess
+	}
+}
+
+func (h *Host) sockShutdown(_ view, a args) Errno {
+	e, errno := h.sockArg(a.i32(0), rightSockShutdown)
+	if errno != ErrnoSuccess {
+		return errno
+	}
+	var how int
+	switch a.u32(1) {
+	case sdflagRd:
+		how = unix.SHUT_RD
+	case sdflagWr:
+		how = unix.SHUT_WR
+	case sdflagRd | sdflagWr:
+		how = unix.SHUT_RDWR
+	default:
+		return ErrnoInval
+	}
+	return errnoOf(unix.Shutdown(e.hostFd, how))
+}
