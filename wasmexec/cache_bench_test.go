@@ -116,7 +116,7 @@ func BenchmarkCacheHit(b *testing.B) {
 			warm.close()
 			for b.Loop() {
 				// Each task child builds its engine.
-				m := &moduleProgram{linkWASI: wasmtimeWASI, compiler: newCompiler(s)}
+				m := &moduleProgram{wasi: wasiLinker(wasmtimeWASI), compiler: newCompiler(s)}
 				a, _, err := c.artifact(m.compiler, wasm)
 				if err != nil {
 					b.Fatal(err)

@@ -1,5 +1,7 @@
 package wasmexec
 
+import "os"
+
 // DefaultEntrypoint is the function a WASI command exports as its main.
 const DefaultEntrypoint = "_start"
 
@@ -30,6 +32,14 @@ type Config struct {
 	// MaxMemoryBytes bounds the module's linear memory: memory.grow past it
 	// fails (0 = no bound beyond the engine's own).
 	MaxMemoryBytes int64
+	// WASI is a core module's WASI preview 1 host; "" is WASIGo.
+	// Components always get wasmtime's WASI 0.2.
+	WASI WASIHost
+	// Listeners are listening sockets the module gets as preopened
+	// sockets, numbered after the preopened directories and named in its
+	// environment (ListenFDsEnv). They need WASIGo. The caller keeps and
+	// closes its own descriptors.
+	Listeners []*os.File
 }
 
 // Preopen maps a host directory into the module's file system.

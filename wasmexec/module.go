@@ -8,28 +8,10 @@ import (
 	"github.com/bytecodealliance/wasmtime-go/v39"
 )
 
-// wasiLinker is the WASI preview 1 host of a module: it gives the store
-// the module's view of the world that cfg describes (argv, environment,
-// stdio, preopens) and defines the wasi_snapshot_preview1 imports on the
-// linker. It is one step, so that a host other than wasmtime's can take
-// its place without the rest of the module's life changing.
-type wasiLinker func(linker *wasmtime.Linker, store *wasmtime.Store, cfg Config) error
-
-// wasmtimeWASI is wasmtime's own WASI preview 1.
-func wasmtimeWASI(linker *wasmtime.Linker, store *wasmtime.Store, cfg Config) error {
-	if err := setStoreWASI(store, cfg); err != nil {
-		return err
-	}
-	if err := linker.DefineWasi(); err != nil {
-		return fmt.Errorf("define WASI: %w", err)
-	}
-	return nil
-}
-
 // moduleProgram is a core module prepared to run. It owns every engine
 // object it holds; Close frees them, once.
 type moduleProgram struct {
-	linkWASI wasiLinker
+	wasi wasiHost
 
 	compiler *compiler
 	module   *wasmtime.Module
@@ -45,8 +27,8 @@ type moduleProgram struct {
 	exitCode *int32
 }
 
-func newModuleProgram(linkWASI wasiLinker) *moduleProgram {
-	return &moduleProgram{linkWASI: linkWASI}
+func newModuleProgram(wasi wasiHost) *moduleProgram {
+	return &moduleProgram{wasi: wasi}
 }
 
 func (m *moduleProgram) prepare(cfg Config, wasm []byte) error {
@@ -85,7 +67,7 @@ func (m *moduleProgram) instantiate(cfg Config) error {
 	// The instance keeps what it needs of the linker's definitions.
 	linker := wasmtime.NewLinker(m.compiler.engine)
 	defer linker.Close()
-	if err := m.linkWASI(linker, m.store, cfg); err != nil {
+	if err := m.wasi.link(linker, m.store, cfg); err != nil {
 		return err
 	}
 	if err := m.defineProcExit(linker); err != nil {
@@ -96,7 +78,7 @@ func (m *moduleProgram) instantiate(cfg Config) error {
 		return fmt.Errorf("instantiate %s: %w", cfg.ModulePath, oneLine(err))
 	}
 	m.inst, m.entry = inst, inst.GetFunc(m.store, cfg.entrypoint())
-	return nil
+	return m.wasi.bind(inst)
 }
 
 // defineProcExit replaces WASI's proc_exit, which in wasmtime refuses any
@@ -136,6 +118,9 @@ func (m *moduleProgram) Run(stderr io.Writer) int {
 // Close frees the store (and with it the instance), the compiled module
 // and the engine, in that order: each depends on the next.
 func (m *moduleProgram) Close() {
+	if m.wasi != nil {
+		m.wasi.close()
+	}
 	if m.store != nil {
 		m.store.Close()
 		m.store = nil

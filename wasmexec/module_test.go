@@ -31,7 +31,7 @@ func TestModuleWASIHostIsOneStep(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := newModuleProgram(host)
+		m := newModuleProgram(wasiLinker(host))
 		if err := m.prepare(Config{ModulePath: path, Args: []string{"a", "b", "c"}}, wasm); err != nil {
 			m.Close()
 			return nil, err
@@ -72,6 +72,8 @@ func TestWASIConfigIsOneForModulesAndComponents(t *testing.T) {
 		for name, cfg := range bad {
 			t.Run(kind+"/"+name, func(t *testing.T) {
 				cfg.ModulePath = path
+				// The builder is wasmtime's; the Go host has its own.
+				cfg.WASI = WASIWasmtime
 				_, err := Prepare(cfg)
 				if err == nil || !strings.Contains(err.Error(), "configure WASI") && !strings.Contains(err.Error(), "preopen /does/not/exist") {
 					t.Fatalf("Prepare: %v, want WASI's configuration refused", err)

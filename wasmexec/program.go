@@ -50,9 +50,13 @@ func Prepare(cfg Config) (Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	var p program = newModuleProgram(wasmtimeWASI)
-	if kind == wasmbin.Component {
-		p = &componentProgram{}
+	var p program = &componentProgram{}
+	if kind != wasmbin.Component {
+		wasi, err := newWASIHost(cfg)
+		if err != nil {
+			return nil, err
+		}
+		p = newModuleProgram(wasi)
 	}
 	if err := p.prepare(cfg, wasm); err != nil {
 		p.Close()

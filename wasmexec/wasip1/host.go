@@ -282,16 +282,14 @@ func filetypeOfMode(mode uint32) filetype {
 	return filetypeUnknown
 }
 
-// Bind checks that the instance exports its memory. The calls resolve
-// that memory once, on the first call (from the instance's start function
-// if it has one), and read it through that handle from then on; Bind
-// makes the next call resolve it again, in case the linker served another
-// instance before.
+// Bind readies the host for inst. The calls resolve the instance's
+// "memory" export once, on the first call (from the instance's start
+// function if it has one), and read it through that handle from then on;
+// Bind makes the next call resolve it again, in case the linker served
+// another instance before. A module without a memory export runs, as it
+// does under wasmtime's host: only calls that take no pointer work for
+// it, the others answer EFAULT.
 func (h *Host) Bind(inst *wasmtime.Instance) error {
-	ext := inst.GetExport(h.store, "memory")
-	if ext == nil || ext.Memory() == nil {
-		return errors.New("the module exports no memory named \"memory\"")
-	}
 	h.forgetMemory()
 	return nil
 }
