@@ -100,7 +100,7 @@ func launchServer(ctx context.Context, f flags, p startParams) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("socket address: %w", err)
 	}
-	l, err := listen(address)
+	l, err := listenShimSocket(address)
 	if err != nil {
 		if err == errServing {
 			return address, writeAddressFile(address)
@@ -132,8 +132,8 @@ func groupingID(id string) (string, error) {
 
 var errServing = fmt.Errorf("a shim already serves this socket")
 
-// listen creates the shim socket; a socket left by a dead shim is replaced.
-func listen(address string) (*net.UnixListener, error) {
+// listenShimSocket creates the shim socket; a socket left by a dead shim is replaced.
+func listenShimSocket(address string) (*net.UnixListener, error) {
 	l, err := pkgshim.NewSocket(address)
 	if err == nil {
 		return l, nil

@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/listen"
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/native"
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/wasmlayer"
@@ -89,6 +90,8 @@ var ConfigNames = []ConfigName{
 	{EnvGRPCAddress, KindEnv, whereShim},
 	{AnnotationCRISandboxID, KindAnnotation, whereShim},
 	{AnnotationCRIOSandboxID, KindAnnotation, whereShim},
+	{AnnotationWASIHost, KindAnnotation, whereShim},
+	{listen.Env, KindContainerEnv, whereShim},
 	{wasmlayer.AnnotationTitle, KindLayerAnnotation, "shim/wasmlayer"},
 	{OptionBinaryName, KindRuntimeOption, whereShim},
 	{OptionConfigPath, KindRuntimeOption, whereShim},

@@ -66,8 +66,19 @@ func childOptions(spec *specs.Spec, proc *specs.Process, rootfs string) (taskchi
 	if err != nil {
 		return opts, err
 	}
+	wasiHost, err := wasiHostOf(spec)
+	if err != nil {
+		return opts, err
+	}
+	listenAddrs, bind, err := listenersOf(spec, proc)
+	if err != nil {
+		return opts, err
+	}
 	cacheDir, cacheMaxBytes := taskchild.CacheFromEnv(os.Getenv)
 	opts.Spec = taskchild.Spec{
+		WASIHost:       wasiHost,
+		Listen:         listenAddrs,
+		Bind:           bind,
 		ModulePath:     modulePath,
 		Args:           proc.Args,
 		Env:            envWithPWD(proc.Env, proc.Cwd),

@@ -13,7 +13,13 @@ import (
 type wasmEngine struct{}
 
 func (wasmEngine) Prepare(s taskchild.Spec) (taskchild.Program, error) {
+	host, err := wasmexec.ParseWASIHost(s.WASIHost)
+	if err != nil {
+		return nil, err
+	}
 	cfg := wasmexec.Config{
+		WASI:           host,
+		Listeners:      s.Listeners,
 		ModulePath:     s.ModulePath,
 		Args:           s.Args,
 		Env:            s.Env,

@@ -20,10 +20,6 @@ import (
 // host:port[,host:port...].
 const Env = "WASI_TCP_LISTEN"
 
-// FDsEnv is the variable that tells the module which of its file
-// descriptors are the listeners, in the order of Env: fd[,fd...].
-const FDsEnv = "WASI_LISTEN_FDS"
-
 // Parse reads Env's value. A host is an IP address, "localhost" (127.0.0.1)
 // or empty (every address of the namespace); names are not resolved, since
 // the task's network namespace may resolve them differently from the shim.

@@ -72,7 +72,13 @@ func run(engine Engine) int {
 	if err := spec.Hooks.CreateContainer(ctx, os.Getpid()); err != nil {
 		return report(statusPipe, err)
 	}
+	// After the hooks, which may configure the network the addresses
+	// belong to; before the module, which has no way to listen itself.
+	if spec.Listeners, err = openListeners(spec); err != nil {
+		return report(statusPipe, err)
+	}
 	prog, err := engine.Prepare(spec)
+	closeFiles(spec.Listeners) // the engine holds its own copies
 	if err != nil {
 		return report(statusPipe, err)
 	}

@@ -2,6 +2,7 @@ package taskchild
 
 import (
 	"io"
+	"os"
 	"strconv"
 
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/hooks"
@@ -34,6 +35,30 @@ type Spec struct {
 	// of the container's namespaces: createContainer before it prepares
 	// the module, startContainer once told to start. nil for an exec.
 	Hooks *hooks.Container `json:"hooks,omitempty"`
+	// WASIHost is a core module's WASI preview 1 host, one of WASIHosts
+	// ("" = the engine's default).
+	WASIHost string `json:"wasiHost,omitempty"`
+	// Listen holds the addresses the child listens on, in the task's
+	// network namespace, before it prepares the module (WASI_TCP_LISTEN,
+	// checked by listen.Parse); Bind says what the module's user may bind.
+	Listen []string    `json:"listen,omitempty"`
+	Bind   *BindPolicy `json:"bind,omitempty"`
+	// Listeners are the sockets the child opened for Listen, handed to
+	// the engine; they never cross the spec pipe.
+	Listeners []*os.File `json:"-"`
+}
+
+// WASIHosts are the WASI preview 1 hosts an engine offers for modules.
+var WASIHosts = []string{"go", "wasmtime"}
+
+// BindPolicy is what the process's user may bind, as runc would run it:
+// ports below the namespace's unprivileged start need root or
+// CAP_NET_BIND_SERVICE.
+type BindPolicy struct {
+	MayBindPrivileged bool `json:"mayBindPrivileged,omitempty"`
+	// UnprivilegedPortStart comes from the spec's linux.sysctl; nil means
+	// the namespace's own.
+	UnprivilegedPortStart *int `json:"unprivilegedPortStart,omitempty"`
 }
 
 // The compile cache is configured by the shim's environment, which

@@ -1,0 +1,83 @@
+package shim
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/listen"
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
+)
+
+// AnnotationWASIHost picks a module's WASI preview 1 host per container:
+// "go" (the default, with sockets) or "wasmtime" (wasmtime's own).
+const AnnotationWASIHost = "io.containerd.wasm.wasi-host"
+
+// sysctlUnprivilegedPortStart is the sysctl that Docker sets to 0 in
+// containers, letting any user bind any port.
+const sysctlUnprivilegedPortStart = "net.ipv4.ip_unprivileged_port_start"
+
+// wasiHostOf reads AnnotationWASIHost.
+func wasiHostOf(spec *specs.Spec) (string, error) {
+	host := spec.Annotations[AnnotationWASIHost]
+	if host != "" && !slices.Contains(taskchild.WASIHosts, host) {
+		return "", fmt.Errorf("annotation %s=%q: want one of %s: %w", AnnotationWASIHost, host, strings.Join(taskchild.WASIHosts, ", "), errdefs.ErrInvalidArgument)
+	}
+	return host, nil
+}
+
+// listenersOf reads WASI_TCP_LISTEN from the process's environment and
+// what its user may bind. The last setting wins, as a shell's would.
+func listenersOf(spec *specs.Spec, proc *specs.Process) ([]string, *taskchild.BindPolicy, error) {
+	value, ok := lastEnv(proc.Env, listen.Env)
+	if !ok {
+		return nil, nil, nil
+	}
+	addrs, err := listen.Parse(value)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", err, errdefs.ErrInvalidArgument)
+	}
+	policy := &taskchild.BindPolicy{MayBindPrivileged: mayBindPrivileged(proc)}
+	if spec.Linux != nil {
+		if v, ok := spec.Linux.Sysctl[sysctlUnprivilegedPortStart]; ok {
+			start, err := strconv.Atoi(v)
+			if err != nil {
+				return nil, nil, fmt.Errorf("linux.sysctl %s=%q: %w", sysctlUnprivilegedPortStart, v, errdefs.ErrInvalidArgument)
+			}
+			policy.UnprivilegedPortStart = &start
+		}
+	}
+	return addrs, policy, nil
+}
+
+// mayBindPrivileged says whether the process, run by runc, could bind a
+// privileged port: it needs CAP_NET_BIND_SERVICE in its effective set,
+// which a process of another user than root keeps only as an ambient
+// capability across its exec.
+func mayBindPrivileged(proc *specs.Process) bool {
+	const capability = "CAP_NET_BIND_SERVICE"
+	caps := proc.Capabilities
+	if caps == nil {
+		// No capabilities section: runc gives none, but a spec without
+		// one is from a client that does not manage them; root keeps
+		// what root has.
+		return proc.User.UID == 0
+	}
+	if proc.User.UID == 0 {
+		return slices.Contains(caps.Effective, capability)
+	}
+	return slices.Contains(caps.Ambient, capability)
+}
+
+func lastEnv(env []string, name string) (string, bool) {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], name+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,83 @@
+package shim
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestListenersOf(t *testing.T) {
+	root := specs.User{UID: 0}
+	user := specs.User{UID: 1000}
+	bindCap := []string{"CAP_NET_BIND_SERVICE"}
+	for _, tc := range []struct {
+		name       string
+		env        []string
+		user       specs.User
+		caps       *specs.LinuxCapabilities
+		sysctl     map[string]string
+		want       string
+		privileged bool
+		portStart  string
+		err        string
+	}{
+		{name: "unset", env: []string{"A=1"}},
+		{name: "root with the capability", env: []string{"WASI_TCP_LISTEN=0.0.0.0:80"}, user: root, caps: &specs.LinuxCapabilities{Effective: bindCap}, want: "0.0.0.0:80", privileged: true},
+		{name: "root without it", env: []string{"WASI_TCP_LISTEN=0.0.0.0:80"}, user: root, caps: &specs.LinuxCapabilities{}, want: "0.0.0.0:80"},
+		{name: "root, no capabilities section", env: []string{"WASI_TCP_LISTEN=:80"}, user: root, want: ":80", privileged: true},
+		{name: "a user with it bounded only", env: []string{"WASI_TCP_LISTEN=:80"}, user: user, caps: &specs.LinuxCapabilities{Effective: bindCap, Bounding: bindCap}, want: ":80"},
+		{name: "a user with it ambient", env: []string{"WASI_TCP_LISTEN=:80"}, user: user, caps: &specs.LinuxCapabilities{Ambient: bindCap}, want: ":80", privileged: true},
+		{name: "the last setting wins", env: []string{"WASI_TCP_LISTEN=:1", "WASI_TCP_LISTEN=:2"}, want: ":2", privileged: true},
+		{name: "docker's sysctl", env: []string{"WASI_TCP_LISTEN=:80"}, user: user, caps: &specs.LinuxCapabilities{}, sysctl: map[string]string{"net.ipv4.ip_unprivileged_port_start": "0"}, want: ":80", portStart: "0"},
+		{name: "bad sysctl", env: []string{"WASI_TCP_LISTEN=:80"}, sysctl: map[string]string{"net.ipv4.ip_unprivileged_port_start": "x"}, err: "ip_unprivileged_port_start"},
+		{name: "bad address", env: []string{"WASI_TCP_LISTEN=nope"}, err: `WASI_TCP_LISTEN="nope"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := &specs.Spec{Linux: &specs.Linux{Sysctl: tc.sysctl}}
+			proc := &specs.Process{Env: tc.env, User: tc.user, Capabilities: tc.caps}
+			addrs, bind, err := listenersOf(spec, proc)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, errdefs.ErrInvalidArgument) {
+					t.Fatalf("error = %v, want InvalidArgument with %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || strings.Join(addrs, ",") != tc.want {
+				t.Fatalf("listenersOf = %v, %v; want %s", addrs, err, tc.want)
+			}
+			if tc.want == "" {
+				if bind != nil {
+					t.Fatalf("no listeners but a bind policy %+v", bind)
+				}
+				return
+			}
+			if bind.MayBindPrivileged != tc.privileged {
+				t.Fatalf("MayBindPrivileged = %v, want %v", bind.MayBindPrivileged, tc.privileged)
+			}
+			var start string
+			if bind.UnprivilegedPortStart != nil {
+				start = strconv.Itoa(*bind.UnprivilegedPortStart)
+			}
+			if start != tc.portStart {
+				t.Fatalf("UnprivilegedPortStart = %q, want %q", start, tc.portStart)
+			}
+		})
+	}
+}
+
+func TestWASIHostOf(t *testing.T) {
+	for host, ok := range map[string]bool{"": true, "go": true, "wasmtime": true, "wamr": false} {
+		spec := &specs.Spec{Annotations: map[string]string{AnnotationWASIHost: host}}
+		got, err := wasiHostOf(spec)
+		if ok != (err == nil) || (ok && got != host) {
+			t.Errorf("wasiHostOf(%q) = %q, %v", host, got, err)
+		}
+		if !ok && (!errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), AnnotationWASIHost)) {
+			t.Errorf("wasiHostOf(%q) error %v: want InvalidArgument naming the annotation", host, err)
+		}
+	}
+}
