@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/containerd/errdefs"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -62,7 +64,7 @@ func childOptions(spec *specs.Spec, proc *specs.Process, rootfs string) (taskchi
 	if err != nil {
 		return opts, err
 	}
-	flags, join, err := specNamespaces(spec)
+	ns, err := specNamespaces(spec)
 	if err != nil {
 		return opts, err
 	}
@@ -89,7 +91,7 @@ func childOptions(spec *specs.Spec, proc *specs.Process, rootfs string) (taskchi
 		MaxMemoryBytes: linearMemoryLimit(spec),
 		User:           &taskchild.User{UID: proc.User.UID, GID: proc.User.GID, AdditionalGids: proc.User.AdditionalGids},
 	}
-	opts.Cloneflags, opts.Join = flags, join
+	opts.Cloneflags, opts.Unshareflags, opts.Join = ns.clone, ns.unshare, ns.join
 	return opts, nil
 }
 
@@ -223,25 +225,55 @@ var namespaceFlags = map[specs.LinuxNamespaceType]uintptr{
 // the existing ones it names by path, such as a Pod's network namespace.
 // A mount namespace given by path cannot be joined by a thread of the
 // (multi-threaded) shim and is refused, not ignored.
-func specNamespaces(spec *specs.Spec) (uintptr, []taskchild.Namespace, error) {
+func specNamespaces(spec *specs.Spec) (childNamespaces, error) {
+	var ns childNamespaces
 	if spec.Linux == nil {
-		return 0, nil, nil
+		return ns, nil
 	}
-	var flags uintptr
-	var join []taskchild.Namespace
-	for _, ns := range spec.Linux.Namespaces {
-		flag, ok := namespaceFlags[ns.Type]
-		if !ok {
-			return 0, nil, fmt.Errorf("namespace %q is not supported: %w", ns.Type, errdefs.ErrNotImplemented)
+	for _, n := range spec.Linux.Namespaces {
+		if n.Type == specs.TimeNamespace {
+			if err := timeNamespace(spec.Linux, n.Path); err != nil {
+				return ns, err
+			}
+			ns.unshare |= unix.CLONE_NEWTIME
+			continue
 		}
-		if ns.Path == "" {
-			flags |= flag
+		flag, ok := namespaceFlags[n.Type]
+		if !ok {
+			return ns, fmt.Errorf("namespace %q is not supported: %w", n.Type, errdefs.ErrNotImplemented)
+		}
+		if n.Path == "" {
+			ns.clone |= flag
 			continue
 		}
 		if !taskchild.Joinable(int(flag)) {
-			return 0, nil, fmt.Errorf("joining the %s namespace at %s is not supported for a wasm task: %w", ns.Type, ns.Path, errdefs.ErrNotImplemented)
+			return ns, fmt.Errorf("joining the %s namespace at %s is not supported for a wasm task: %w", n.Type, n.Path, errdefs.ErrNotImplemented)
 		}
-		join = append(join, taskchild.Namespace{Type: int(flag), Path: ns.Path})
+		ns.join = append(ns.join, taskchild.Namespace{Type: int(flag), Path: n.Path})
 	}
-	return flags, join, nil
+	return ns, nil
+}
+
+// childNamespaces are what a task child is started in: new ones made by
+// clone, new ones made by unshare before its exec, and joined ones.
+type childNamespaces struct {
+	clone, unshare uintptr
+	join           []taskchild.Namespace
+}
+
+// timeNamespace checks that a time namespace is one the child can have.
+// Its flag shares clone's exit-signal bits, so the child unshares it
+// before its exec, which moves it in; nothing runs in between that could
+// write clock offsets. Docker gives every container a time namespace with
+// no offsets, which is the case this serves: the clocks stay the host's.
+func timeNamespace(linux *specs.Linux, path string) error {
+	if path != "" {
+		return fmt.Errorf("joining the time namespace at %s is not supported for a wasm task: %w", path, errdefs.ErrNotImplemented)
+	}
+	for clock, off := range linux.TimeOffsets {
+		if off.Secs != 0 || off.Nanosecs != 0 {
+			return fmt.Errorf("time namespace offset of %s: offsets are not supported for a wasm task: %w", clock, errdefs.ErrNotImplemented)
+		}
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
 )
@@ -144,6 +145,13 @@ func TestBadProcessIsRefused(t *testing.T) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.MountNamespace, Path: "/proc/1/ns/mnt"})
 		},
 		"nil process": func(s *specs.Spec) { s.Process = nil },
+		"join a time ns": func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace, Path: "/proc/1/ns/time"})
+		},
+		"time offsets": func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+			s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"monotonic": {Secs: 3600}}
+		},
 		"unknown mount type": func(s *specs.Spec) {
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/x", Type: "weirdfs", Source: "none"})
 		},
@@ -177,6 +185,22 @@ func TestCloneflagsAndCredential(t *testing.T) {
 	u := opts.Spec.User
 	if u.UID != 1000 || u.GID != 1001 || !slices.Equal(u.AdditionalGids, []uint32{5}) {
 		t.Fatalf("user = %+v", u)
+	}
+}
+
+// Docker gives every container a time namespace with no offsets; the
+// child unshares it before its exec (clone cannot take its flag).
+func TestTimeNamespaceIsUnshared(t *testing.T) {
+	rootfs, bindSrc := testRootfs(t)
+	spec := testSpec(bindSrc, "/top.wasm")
+	spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+	spec.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {}}
+	opts, err := childOptions(spec, spec.Process, rootfs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.Unshareflags != unix.CLONE_NEWTIME || opts.Cloneflags != syscall.CLONE_NEWPID|syscall.CLONE_NEWNS {
+		t.Fatalf("unshare %#x, clone %#x; want a new time namespace by unshare only", opts.Unshareflags, opts.Cloneflags)
 	}
 }
 

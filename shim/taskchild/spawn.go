@@ -20,6 +20,9 @@ type Options struct {
 	Terminal bool
 	// Cloneflags are the namespaces to create (CLONE_NEW*).
 	Cloneflags uintptr
+	// Unshareflags are namespaces the child makes itself before its exec:
+	// CLONE_NEWTIME, whose bit clone reads as part of the exit signal.
+	Unshareflags uintptr
 	// Join are existing namespaces to enter, such as the Pod's network.
 	Join []Namespace
 	// Spawned, if set, runs once the child exists, with its pid, before
@@ -93,10 +96,11 @@ func command(opts Options, p *pipes) *exec.Cmd {
 		Stderr:     opts.Stderr,
 		ExtraFiles: []*os.File{p.specR, p.statusW, p.startR},
 		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: opts.Cloneflags,
-			Setsid:     true,
-			Setctty:    opts.Terminal,
-			Pdeathsig:  parentDeathSignal(opts.Join),
+			Cloneflags:   opts.Cloneflags,
+			Unshareflags: opts.Unshareflags,
+			Setsid:       true,
+			Setctty:      opts.Terminal,
+			Pdeathsig:    parentDeathSignal(opts.Join),
 		},
 	}
 	return cmd
