@@ -9,6 +9,7 @@ package wasmexec
 import (
 	"fmt"
 	"math"
+	"runtime/cgo"
 	"sync/atomic"
 )
 
@@ -180,4 +181,19 @@ func (t *handleTable) remove(rep uint32, rt *resourceType) (any, error) {
 	t.free = append(t.free, rep-1)
 	t.live--
 	return obj, nil
+}
+
+// liveHostHandles counts the cgo handles the host holds for wasmtime
+// (function and resource type data, stores), so tests can tell that
+// wasmtime called every finalizer.
+var liveHostHandles atomic.Int64
+
+func newHostHandle(v any) cgo.Handle {
+	liveHostHandles.Add(1)
+	return cgo.NewHandle(v)
+}
+
+func releaseHostHandle(h cgo.Handle) {
+	h.Delete()
+	liveHostHandles.Add(-1)
 }

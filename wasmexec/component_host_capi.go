@@ -405,7 +405,7 @@ func (l *hostLinker) buildInstance(root *C.wasmtime_component_linker_instance_t,
 	}
 	for _, rt := range defs.resources {
 		cname := C.CString(rt.name)
-		h := cgo.NewHandle(rt)
+		h := newHostHandle(rt)
 		err := takeError(C.cswasm_add_resource(li, cname, C.size_t(len(rt.name)), C.uint32_t(rt.id), C.uintptr_t(h)))
 		C.free(unsafe.Pointer(cname))
 		if err != nil {
@@ -415,7 +415,7 @@ func (l *hostLinker) buildInstance(root *C.wasmtime_component_linker_instance_t,
 	}
 	for _, f := range defs.funcs {
 		cname := C.CString(f.name)
-		h := cgo.NewHandle(f)
+		h := newHostHandle(f)
 		err := takeError(C.cswasm_add_func(li, cname, C.size_t(len(f.name)), C.uintptr_t(h)))
 		C.free(unsafe.Pointer(cname))
 		if err != nil {
@@ -439,7 +439,7 @@ func (l *hostLinker) instantiate(comp *componentArtifact, data any, maxMemory in
 		return nil, errors.New("component host: instantiate before build")
 	}
 	h := &hostInstance{linker: l, data: data}
-	h.self = cgo.NewHandle(h)
+	h.self = newHostHandle(h)
 	h.store = C.cswasm_store_new(l.engine, C.uintptr_t(h.self))
 	if maxMemory > 0 {
 		C.wasmtime_store_limiter(h.store, C.int64_t(maxMemory), -1, -1, -1, -1)
@@ -458,7 +458,7 @@ func (h *hostInstance) deleteStore() {
 		h.store, h.ctx = nil, nil
 	}
 	if h.self != 0 {
-		h.self.Delete()
+		releaseHostHandle(h.self)
 		h.self = 0
 	}
 }

@@ -31,5 +31,5 @@ func cswasmResourceDtor(data C.uintptr_t, ctx unsafe.Pointer, rep C.uint32_t) un
 //
 //export cswasmReleaseHandle
 func cswasmReleaseHandle(data C.uintptr_t) {
-	cgo.Handle(data).Delete()
+	releaseHostHandle(cgo.Handle(data))
 }

@@ -431,21 +431,25 @@ func TestComponentHostFailures(t *testing.T) {
 // whose imports the linker lacks fails to instantiate, naming them.
 func TestComponentHostLinking(t *testing.T) {
 	th := newTestHost(t)
+	handles := liveHostHandles.Load()
 	l := newHostLinker(th.cc)
-	defer l.close()
 	l.defineFunc(testAPI, "scalars", func(*hostInstance, []cval, []cval) error { return nil })
 	l.defineFunc(testAPI, "scalars", func(*hostInstance, []cval, []cval) error { return nil })
 	if err := l.build(); err == nil || !strings.Contains(err.Error(), "scalars") {
 		t.Fatalf("build with a function defined twice: %v", err)
 	}
+	l.close()
 	empty := newHostLinker(th.cc)
-	defer empty.close()
 	if err := empty.build(); err != nil {
 		t.Fatal(err)
 	}
 	_, err := empty.instantiate(th.comp, nil, 0)
 	if err == nil || !strings.Contains(err.Error(), testAPI) || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("instantiate without the imports: %v, want a one-line error naming %s", err, testAPI)
+	}
+	empty.close()
+	if n := liveHostHandles.Load(); n != handles {
+		t.Fatalf("%d handles live after the linkers closed, %d before", n, handles)
 	}
 	if _, err := lookupExport(th.comp, testGuest, "nope"); !errors.Is(err, ErrNoEntrypoint) {
 		t.Fatalf("lookupExport of a missing function: %v", err)
@@ -582,6 +586,8 @@ func TestNoLeakPerHostInstance(t *testing.T) {
 		t.Skip("1,000 cycles")
 	}
 	th := newTestHost(t)
+	// The test host's linker holds one handle per definition.
+	handles := liveHostHandles.Load()
 	payload := bytes.Repeat([]byte("x"), 4096)
 	for _, tc := range []struct {
 		name  string
@@ -622,8 +628,57 @@ func TestNoLeakPerHostInstance(t *testing.T) {
 			if after-before > rssBound {
 				t.Fatalf("RSS grew by %d KiB over %d cycles (bound %d KiB): something is not freed", (after-before)>>10, rssCycles, rssBound>>10)
 			}
+			if n := liveHostHandles.Load(); n != handles {
+				t.Fatalf("%d cgo handles live, %d before the cycles: a finalizer or a close is missing", n, handles)
+			}
 		})
 	}
 }
 
-var _ = utf8.RuneError
+// TestComponentHostHandlesReleased: closing the linker and its instances
+// releases every handle given to wasmtime (it calls the finalizers).
+func TestComponentHostHandlesReleased(t *testing.T) {
+	before := liveHostHandles.Load()
+	th := newTestHost(t)
+	h := th.instantiate(t)
+	th.call(t, h, "make-label", valString("x"))
+	if liveHostHandles.Load() == before {
+		t.Fatal("no handles while a linker and an instance live")
+	}
+	th.linker.close()
+	// The instance keeps the definitions alive past the linker.
+	th.call(t, h, "make-label", valString("y"))
+	h.close()
+	if n := liveHostHandles.Load(); n != before {
+		t.Fatalf("%d handles live after close, %d before", n, before)
+	}
+}
+
+// FuzzComponentHostText: any Go string and bytes either make the round
+// trip through the guest and a host function intact, or are refused
+// with an error; wasmtime aborts the process on a string that is not
+// UTF-8, so none may reach it.
+func FuzzComponentHostText(f *testing.F) {
+	for _, s := range []string{"", "content-type", "héllo", "\xff", "a\x00b", "\xed\xa0\x80"} {
+		f.Add(s, []byte(s))
+	}
+	th := newTestHost(f)
+	h := th.instantiate(f)
+	f.Cleanup(h.close)
+	f.Fuzz(func(t *testing.T, s string, b []byte) {
+		res, err := h.call(th.exports["entries"], valList(valTuple(valString(s), valBytes(b))))
+		if !utf8.ValidString(s) {
+			if err == nil || !strings.Contains(err.Error(), "not UTF-8") {
+				t.Fatalf("%q: err = %v, want not UTF-8", s, err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		kv := res[0].Elems()[0].Elems()
+		if kv[0].Str() != strings.ToUpper(s) || !bytes.Equal(kv[1].Bytes(), append(append([]byte{}, b...), '!')) {
+			t.Fatalf("%q, %q came back as %q, %q", s, b, kv[0].Str(), kv[1].Bytes())
+		}
+	})
+}
