@@ -128,6 +128,8 @@ void wasmtime_component_linker_instance_delete(wasmtime_component_linker_instanc
 wasmtime_error_t *wasmtime_component_linker_instantiate(const wasmtime_component_linker_t *,
 	wasmtime_context_t *, const wasmtime_component_t *, wasmtime_component_instance_t *);
 void wasmtime_component_linker_delete(wasmtime_component_linker_t *);
+wasmtime_error_t *wasmtime_component_linker_define_unknown_imports_as_traps(wasmtime_component_linker_t *,
+	const wasmtime_component_t *);
 
 void wasmtime_component_export_index_delete(wasmtime_component_export_index_t *);
 bool wasmtime_component_instance_get_func(const wasmtime_component_instance_t *, wasmtime_context_t *,
@@ -421,6 +423,19 @@ func (l *hostLinker) buildInstance(root *C.wasmtime_component_linker_instance_t,
 		if err != nil {
 			return fmt.Errorf("define function %s in %s: %w", f.name, defs.name, err)
 		}
+	}
+	return nil
+}
+
+// trapUnknownImports defines every import of comp that the linker lacks
+// as a function that traps. Call it after build and before the linker is
+// shared.
+func (l *hostLinker) trapUnknownImports(comp *componentArtifact) error {
+	if l.linker == nil {
+		return errors.New("component host: trapUnknownImports before build")
+	}
+	if err := takeError(C.wasmtime_component_linker_define_unknown_imports_as_traps(l.linker, comp.ptr)); err != nil {
+		return fmt.Errorf("define unknown imports as traps: %w", err)
 	}
 	return nil
 }

@@ -682,3 +682,45 @@ func FuzzComponentHostText(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkComponentHostInstantiateFile measures instantiation of the
+// component in $COMPONENT_HOST_BENCH_WASM (a wasi:http/proxy component,
+// say), its imports defined as traps: the floor of the per-request
+// instantiation cost of that component.
+func BenchmarkComponentHostInstantiateFile(b *testing.B) {
+	path := os.Getenv("COMPONENT_HOST_BENCH_WASM")
+	if path == "" {
+		b.Skip("set COMPONENT_HOST_BENCH_WASM to a component")
+	}
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cc := newComponentCompiler(defaultSettings)
+	defer cc.close()
+	a, err := cc.compile(wasm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	comp := a.(*componentArtifact)
+	defer comp.close()
+	l := newHostLinker(cc)
+	defer l.close()
+	if err := l.build(); err != nil {
+		b.Fatal(err)
+	}
+	if err := l.trapUnknownImports(comp); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			h, err := l.instantiate(comp, nil, 0)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			h.close()
+		}
+	})
+}
