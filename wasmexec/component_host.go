@@ -50,6 +50,10 @@ func newHostLinker(cc *componentCompiler) *hostLinker {
 }
 
 func (l *hostLinker) defs(instance string) *interfaceDefs {
+	if l.linker != nil {
+		// After build the linker is shared read-only.
+		panic("component host: definition after build")
+	}
 	d := l.instances[instance]
 	if d == nil {
 		d = &interfaceDefs{name: instance}
@@ -109,12 +113,12 @@ func (h *hostInstance) live() int { return h.table.live }
 // instance is gone.
 func (h *hostInstance) close() {
 	h.deleteStore()
-	for rep := range h.table.entries {
-		e := h.table.entries[rep]
+	for i := range h.table.entries {
+		e := h.table.entries[i]
 		if e.typ == nil {
 			continue
 		}
-		h.table.entries[rep] = handleEntry{}
+		h.table.entries[i] = handleEntry{}
 		if e.typ.destroy != nil {
 			_ = e.typ.destroy(h, e.obj)
 		}

@@ -771,7 +771,10 @@ func listBytes(data unsafe.Pointer, n int) []byte {
 // false); on error dst is left valid for deletion.
 func (h *hostInstance) toC(dst *C.wasmtime_component_val_t, v *cval) error {
 	switch v.kind {
-	case kindBool, kindU8, kindS8:
+	case kindBool:
+		// A Rust bool must be 0 or 1.
+		*(*bool)(unionAt(dst, 0)) = v.num != 0
+	case kindU8, kindS8:
 		*(*uint8)(unionAt(dst, 0)) = uint8(v.num)
 	case kindU16, kindS16:
 		*(*uint16)(unionAt(dst, 0)) = uint16(v.num)

@@ -36,6 +36,7 @@ type testHost struct {
 	comp    *componentArtifact
 	linker  *hostLinker
 	thing   *resourceType
+	other   *resourceType // defined, not imported by the component
 	exports map[string]*exportedFunc
 }
 
@@ -89,6 +90,7 @@ func (th *testHost) define() {
 		log.destroyed = append(log.destroyed, obj.(*thing).label)
 		return nil
 	})
+	th.other = l.defineResource("test:host/other@0.1.0", "other", nil)
 	l.defineFunc(testAPI, "[constructor]thing", func(h *hostInstance, p, r []cval) error {
 		r[0] = h.own(th.thing, &thing{label: p[0].Str()})
 		return nil
@@ -417,6 +419,28 @@ func TestComponentHostFailures(t *testing.T) {
 			t.Fatalf("err = %v, want not UTF-8", err)
 		}
 	})
+	// A failed call may leave the instance unable to be entered again
+	// (a trap poisons it), so each case has an instance of its own.
+	for _, tc := range []struct {
+		name, fn string
+		args     func(h *hostInstance) []cval
+		want     string
+	}{
+		{"unknown enum case", "classify", func(*hostInstance) []cval { return []cval{valVariant("get"), valEnum("purple")} }, ""},
+		{"u32 for an enum", "classify", func(*hostInstance) []cval { return []cval{valVariant("get"), valU32(1)} }, ""},
+		{"unknown variant case", "classify", func(*hostInstance) []cval { return []cval{valVariant("delete"), valEnum("red")} }, ""},
+		{"record missing a field", "rec", func(*hostInstance) []cval { return []cval{valRecord(field{"x", valU32(1)})} }, ""},
+		{"missing argument", "make-label", func(*hostInstance) []cval { return nil }, ""},
+		{"another resource type", "keep", func(h *hostInstance) []cval { return []cval{h.own(th.other, "x")} }, "mismatch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := th.instantiate(t)
+			defer h.close()
+			if _, err := h.call(th.exports[tc.fn], tc.args(h)...); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
 	t.Run("a rep that is not in the table", func(t *testing.T) {
 		h := th.instantiate(t)
 		defer h.close()
