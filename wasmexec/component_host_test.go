@@ -748,3 +748,22 @@ func BenchmarkComponentHostInstantiateFile(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkComponentHostBytes: a list<u8> of each size goes Go -> guest
+// -> host function -> guest -> Go (four crossings); the MB/s count the
+// bytes of one crossing.
+func BenchmarkComponentHostBytes(b *testing.B) {
+	th := newTestHost(b)
+	for _, size := range []int{4 << 10, 64 << 10, 1 << 20} {
+		b.Run(strconv.Itoa(size>>10)+"KiB", func(b *testing.B) {
+			h := th.instantiate(b)
+			defer h.close()
+			in := make([]byte, size)
+			b.SetBytes(int64(4 * size))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				th.call(b, h, "bytes", valBytes(in))
+			}
+		})
+	}
+}
