@@ -378,20 +378,26 @@ func newError(msg string) *C.wasmtime_error_t {
 }
 
 // build creates the wasmtime linker from the definitions: one linker
-// instance per interface, resources before functions.
+// instance per interface, resources before functions. A linker that
+// fails to build is deleted: instantiate refuses to run without one.
 func (l *hostLinker) build() error {
 	if l.linker != nil {
 		return errors.New("component host: linker already built")
 	}
 	l.linker = C.wasmtime_component_linker_new(l.engine)
 	root := C.wasmtime_component_linker_root(l.linker)
-	defer C.wasmtime_component_linker_instance_delete(root)
+	var err error
 	for _, name := range l.order {
-		if err := l.buildInstance(root, l.instances[name]); err != nil {
-			return err
+		if err = l.buildInstance(root, l.instances[name]); err != nil {
+			break
 		}
 	}
-	return nil
+	// The root holds the linker exclusively until it is deleted.
+	C.wasmtime_component_linker_instance_delete(root)
+	if err != nil {
+		l.deleteLinker()
+	}
+	return err
 }
 
 func (l *hostLinker) buildInstance(root *C.wasmtime_component_linker_instance_t, defs *interfaceDefs) error {
@@ -520,7 +526,9 @@ func (f *exportedFunc) close() {
 }
 
 // call calls f in this instance with args and returns its results (none
-// or one). Owned resources in args pass to the guest.
+// or one). Owned resources in args pass to the guest. After a call fails
+// (a trap, or an argument of the wrong type) wasmtime refuses to enter
+// the instance again: close it.
 func (h *hostInstance) call(f *exportedFunc, args ...cval) ([]cval, error) {
 	var fn C.wasmtime_component_func_t
 	if !C.wasmtime_component_instance_get_func(&h.inst, h.ctx, f.idx, &fn) {

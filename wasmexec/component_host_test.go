@@ -462,6 +462,9 @@ func TestComponentHostLinking(t *testing.T) {
 	if err := l.build(); err == nil || !strings.Contains(err.Error(), "scalars") {
 		t.Fatalf("build with a function defined twice: %v", err)
 	}
+	if _, err := l.instantiate(th.comp, nil, 0); err == nil {
+		t.Fatal("instantiate with a linker that failed to build")
+	}
 	l.close()
 	empty := newHostLinker(th.cc)
 	if err := empty.build(); err != nil {
