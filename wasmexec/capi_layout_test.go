@@ -13,8 +13,8 @@ import (
 
 // TestCDeclarationsMatchHeaders compiles a C program against the headers
 // of the wasmtime-go release in go.mod and checks that the declarations of
-// component_capi.go and wasi_capi.go lay out every shared type and
-// constant the same way.
+// component_capi.go, wasi_capi.go and component_host_capi.go lay out
+// every shared type and constant the same way.
 func TestCDeclarationsMatchHeaders(t *testing.T) {
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", wasmtimeModule).Output()
 	if err != nil {
@@ -22,6 +22,18 @@ func TestCDeclarationsMatchHeaders(t *testing.T) {
 	}
 	include := filepath.Join(strings.TrimSpace(string(out)), "build", "include")
 	want := declaredLayout()
+	for name, v := range hostDeclaredLayout() {
+		if w, ok := want[name]; ok && w != v {
+			t.Errorf("%s: declaredLayout says %d, component_host_capi.go %d", name, w, v)
+		}
+		want[name] = v
+	}
+	// The C mirror of the value union must agree with the Go offsets.
+	for name, v := range hostMirrorLayout() {
+		if want[name] != v {
+			t.Errorf("%s: component_host_capi.go's C mirror says %d, its Go side %d", name, v, want[name])
+		}
+	}
 	names := make([]string, 0, len(want))
 	for name := range want {
 		names = append(names, name)
