@@ -14,7 +14,7 @@ UNIT_PKGS = $(shell $(GO) list ./... | grep -v /shim/e2e)
 # the rest need Linux (namespaces, cgroups, /proc).
 PORTABLE_PKGS = ./hack/wasm-image ./hack/containerdconfig
 
-.PHONY: help build examples modules toolchain-examples component-examples images containerd registry demo test test-unit test-e2e test-k8s install clean check bench
+.PHONY: help build examples modules toolchain-examples component-examples http-examples images containerd registry demo test test-unit test-e2e test-k8s install clean check bench
 
 help: ## show this help
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-19s %s\n", $$1, $$2}'
@@ -22,7 +22,7 @@ help: ## show this help
 build: ## build bin/containerd-shim-wasm-v1
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(SHIM) ./cmd/containerd-shim-wasm-v1
 
-examples: modules toolchain-examples component-examples ## every example: the test modules, the demo of each toolchain, the WASI 0.2 components
+examples: modules toolchain-examples component-examples http-examples ## every example: the test modules, the demo of each toolchain, the WASI 0.2 components, the wasi:http handlers
 
 modules: ## the Go examples and WAT fixtures the tests use, into bin/examples
 	hack/build-examples.sh bin/examples
@@ -32,6 +32,9 @@ toolchain-examples: ## the demo built with Rust, C, C++, Go, WAT (installs Debia
 
 component-examples: ## WASI 0.2 command components (C and WAT wrapped by jco, npm into bin/npm); bin/images/components.tar
 	hack/build-component-examples.sh bin/examples/components bin/images/components.tar
+
+http-examples: ## wasi:http/proxy handlers (JavaScript by componentize-js, C by hand; npm into bin/npm); bin/images/http.tar
+	hack/build-http-examples.sh bin/examples/http bin/images/http.tar
 
 images: modules ## the example OCI images, into bin/images
 	hack/build-images.sh bin/images
