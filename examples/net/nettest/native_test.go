@@ -2,8 +2,11 @@ package nettest
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -121,4 +124,53 @@ func TestRustServerNative(t *testing.T) {
 func TestGoServerNative(t *testing.T) {
 	bin := build(t, "go", "build", "-o", "OUT", "./examples/net/go")
 	checkNative(t, bin, "hello from go\n")
+}
+
+// TestClientNative runs the outbound client (built natively, its WasmEdge
+// calls standing in as BSD sockets) against a Go server.
+func TestClientNative(t *testing.T) {
+	bin := build(t, "gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", "OUT", "examples/net/client/main.c")
+	big := Pattern(1<<20 + 3)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/":
+			io.WriteString(w, "hello\n")
+		case "/big":
+			w.Write(big)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	for _, tc := range []struct {
+		url      string
+		wantOut  []byte
+		wantCode int
+	}{
+		{url: srv.URL + "/", wantOut: []byte("hello\n")},
+		{url: srv.URL, wantOut: []byte("hello\n")},
+		{url: srv.URL + "/big", wantOut: big},
+		{url: fmt.Sprintf("http://localhost:%d/", port), wantOut: []byte("hello\n")},
+		{url: srv.URL + "/missing", wantOut: []byte("404 page not found\n"), wantCode: 1},
+		{url: "http://127.0.0.1:1/", wantCode: 1},
+		{url: "https://127.0.0.1/", wantCode: 2},
+		{url: "http://127.0.0.1/", wantCode: 2},
+		{url: "http://127.0.0.1:99999/", wantCode: 2},
+	} {
+		cmd := exec.Command(bin, tc.url)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tc.wantCode || (tc.wantOut != nil && !bytes.Equal(stdout.Bytes(), tc.wantOut)) {
+			t.Errorf("http-get %s: exit %d, %d bytes of stdout (stderr %q); want exit %d, %d bytes",
+				tc.url, code, stdout.Len(), stderr.String(), tc.wantCode, len(tc.wantOut))
+		}
+	}
 }
