@@ -16,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // defaultListenFD is the first fd after stdio: where a host that preopens
@@ -46,6 +47,13 @@ func run() error {
 	fd, err := listenFD(os.Getenv("WASI_LISTEN_FDS"))
 	if err != nil {
 		return err
+	}
+	// os.NewFile keeps a blocking fd blocking, and on wasip1 a blocking
+	// Accept holds the module's only thread: no other goroutine, such as
+	// the one serving the connection just accepted, would run until the
+	// next client came. Non-blocking, Accept parks in Go's netpoller.
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		return fmt.Errorf("listener fd %d: set non-blocking: %w", fd, err)
 	}
 	ln, err := net.FileListener(os.NewFile(uintptr(fd), "listener"))
 	if err != nil {
