@@ -27,8 +27,8 @@ examples: modules toolchain-examples component-examples http-examples ## every e
 modules: ## the Go examples and WAT fixtures the tests use, into bin/examples
 	hack/build-examples.sh bin/examples
 
-toolchain-examples: ## the demo built with Rust, C, C++, Go, WAT (installs Debian's toolchains); bin/images/toolchains.tar
-	hack/build-toolchain-examples.sh bin/examples/toolchains bin/images/toolchains.tar
+toolchain-examples: ## the demo built with Rust, C, C++, Go, WAT, and the networking examples (installs Debian's toolchains); bin/images/{toolchains,net}.tar
+	hack/build-toolchain-examples.sh bin/examples/toolchains bin/images/toolchains.tar bin/examples/net bin/images/net.tar
 
 component-examples: ## WASI 0.2 command components (C and WAT wrapped by jco, npm into bin/npm); bin/images/components.tar
 	hack/build-component-examples.sh bin/examples/components bin/images/components.tar

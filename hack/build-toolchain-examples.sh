@@ -5,8 +5,15 @@
 # IMAGE (default bin/images/toolchains.tar), ref localhost/wasm/toolchains:latest,
 # each module at /<toolchain>-demo.wasm, entrypoint /go-demo.wasm.
 #
-#   hack/build-toolchain-examples.sh [OUTDIR [IMAGE]]
-#   TOOLCHAINS="c wat" hack/build-toolchain-examples.sh     # a subset
+# It also builds the networking examples (examples/README.md) into NET_OUTDIR
+# (default bin/examples/net): the HTTP server as rust-server.wasm, c-server.wasm
+# and go-server.wasm, and the WasmEdge-socket client as http-get.wasm and
+# http-get-dns.wasm (with sock_getaddrinfo); and packs them into NET_IMAGE
+# (default bin/images/net.tar), ref localhost/wasm/net:latest, each module at
+# /<name>.wasm, /data/hello.txt beside them, entrypoint /c-server.wasm.
+#
+#   hack/build-toolchain-examples.sh [OUTDIR [IMAGE [NET_OUTDIR [NET_IMAGE]]]]
+#   TOOLCHAINS="c wat" NET=0 hack/build-toolchain-examples.sh     # a subset, no networking examples
 #
 # Missing toolchains come from Debian's packages (as root, no stdin needed):
 #   rust  rustc libstd-rust-dev-wasm32 lld   (Debian's /usr/bin/rustc 1.63, target wasm32-wasi)
@@ -19,7 +26,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=${1:-$ROOT/bin/examples/toolchains}
 IMAGE=${2:-$ROOT/bin/images/toolchains.tar}
+NET_OUT=${3:-$ROOT/bin/examples/net}
+NET_IMAGE=${4:-$ROOT/bin/images/net.tar}
 TOOLCHAINS=${TOOLCHAINS:-rust c cpp go wat}
+NET=${NET:-1}
 mkdir -p "$OUT" "$(dirname "$IMAGE")"
 OUT=$(cd "$OUT" && pwd)
 cd "$ROOT"
@@ -89,3 +99,33 @@ done
 
 go run ./hack/wasm-image -o "$IMAGE" -ref localhost/wasm/toolchains:latest \
 	-entrypoint /go-demo.wasm "${modules[@]}"
+
+# The networking examples: the same HTTP server in Rust, C and Go, each
+# serving on a listener that the host preopens, and a client on WasmEdge's
+# socket extension (its imports are still wasi_snapshot_preview1's).
+build_net() {
+	need rustc libstd-rust-dev-wasm32 lld clang wasi-libc libclang-rt-14-dev-wasm32
+	mkdir -p "$NET_OUT"
+	/usr/bin/rustc --edition 2021 --target wasm32-wasi -C opt-level=s -C strip=debuginfo \
+		-o "$NET_OUT/rust-server.wasm" examples/net/rust/server.rs
+	clang --target=wasm32-wasi -O2 -s -Wall -Wextra -Werror -o "$NET_OUT/c-server.wasm" examples/net/c/server.c
+	clang --target=wasm32-wasi -O2 -s -Wall -Wextra -Werror -o "$NET_OUT/http-get.wasm" examples/net/client/main.c
+	clang --target=wasm32-wasi -O2 -s -Wall -Wextra -Werror -DWITH_GETADDRINFO \
+		-o "$NET_OUT/http-get-dns.wasm" examples/net/client/main.c
+	GOOS=wasip1 GOARCH=wasm go build -trimpath -o "$NET_OUT/go-server.wasm" ./examples/net/go
+	local m net=()
+	for m in c-server rust-server go-server http-get http-get-dns; do
+		check_imports "$NET_OUT/$m.wasm"
+		net+=("$NET_OUT/$m.wasm")
+	done
+	local data
+	data=$(mktemp -d)
+	printf 'hello from the image\n' >"$data/hello.txt"
+	go run ./hack/wasm-image -o "$NET_IMAGE" -ref localhost/wasm/net:latest \
+		-entrypoint /c-server.wasm "${net[@]}" "$data/hello.txt:/data/hello.txt"
+	rm -rf "$data"
+}
+
+if [[ $NET == 1 ]]; then
+	build_net
+fi
