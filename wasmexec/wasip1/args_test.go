@@ -151,8 +151,10 @@ func TestNoMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.Bind(inst); err == nil {
-		t.Fatal("Bind found a memory in a module without one")
+	// As under wasmtime's host, a module without memory runs; only its
+	// calls that take pointers fail.
+	if err := h.Bind(inst); err != nil {
+		t.Fatal(err)
 	}
 	inst.GetFunc(store, "_start").Call(store)
 	if status, ok := h.Exited(); !ok || status != uint32(ErrnoFault) {

@@ -211,6 +211,11 @@ func socketEntry(f *os.File) (*entry, error) {
 		return nil, fmt.Errorf("listener %s: %w", f.Name(), err)
 	}
 	e.hostNonblock = true
+	// The guest sees it non-blocking too, as wasmtime's tcplisten gave
+	// it: Go's wasip1 runtime polls only a descriptor that says so, and
+	// would otherwise block its only thread in accept. A guest that wants
+	// a blocking accept clears the flag (fd_fdstat_set_flags).
+	e.flags |= fdflagNonblock
 	return e, nil
 }
 

@@ -17,11 +17,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// acceptForever blocks in sock_accept on fd 3.
+// acceptForever makes its preopened listener (fd 3) blocking, then blocks
+// in sock_accept on it.
 const acceptForever = `(module
   (import "wasi_snapshot_preview1" "sock_accept" (func $accept (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_fdstat_set_flags" (func $setflags (param i32 i32) (result i32)))
   (memory (export "memory") 1)
-  (func (export "_start") (drop (call $accept (i32.const 3) (i32.const 0) (i32.const 0)))))`
+  (func (export "_start")
+    (drop (call $setflags (i32.const 3) (i32.const 0)))
+    (drop (call $accept (i32.const 3) (i32.const 0) (i32.const 0)))))`
 
 // TestBlockedAcceptIsKillable runs, in a child process, a module blocked
 // in sock_accept with no client, and a SIGTERM handler that exits as the

@@ -62,6 +62,11 @@ func TestSockets(t *testing.T) {
 	if g.mem[0x10] != byte(filetypeSocketStream) || g.u64(0x18)&rightSockAccept == 0 {
 		t.Fatalf("listener fdstat type %d rights %#x", g.mem[0x10], g.u64(0x18))
 	}
+	// Preopened listeners start non-blocking, as Go's wasip1 netpoller
+	// needs them.
+	if g.mem[0x12]&fdflagNonblock == 0 {
+		t.Fatalf("listener fdstat flags %#x: want NONBLOCK", g.mem[0x12])
+	}
 	g.mustCall(ErrnoSuccess, "fd_filestat_get", lfd, 0x100)
 	if g.mem[0x100+16] != byte(filetypeSocketStream) {
 		t.Fatal("listener filestat is not a stream socket")

@@ -16,7 +16,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // defaultListenFD is the first fd after stdio: where a host that preopens
@@ -48,13 +47,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	// os.NewFile keeps a blocking fd blocking, and on wasip1 a blocking
-	// Accept holds the module's only thread: no other goroutine, such as
-	// the one serving the connection just accepted, would run until the
-	// next client came. Non-blocking, Accept parks in Go's netpoller.
-	if err := syscall.SetNonblock(fd, true); err != nil {
-		return fmt.Errorf("listener fd %d: set non-blocking: %w", fd, err)
-	}
+	// The host hands the listener over non-blocking, so that Accept parks
+	// in Go's netpoller instead of holding the module's only thread.
 	ln, err := net.FileListener(os.NewFile(uintptr(fd), "listener"))
 	if err != nil {
 		return fmt.Errorf("listener on fd %d: %w", fd, err)
