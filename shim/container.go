@@ -26,6 +26,7 @@ import (
 // container keeps the books of one task: its bundle, rootfs, init process
 // and execs.
 type container struct {
+	plat    platform
 	id      string
 	bundle  string
 	rootfs  string
@@ -50,12 +51,12 @@ type container struct {
 
 // createContainer mounts the rootfs and spawns the init process, undoing
 // everything if any step fails.
-func createContainer(ctx context.Context, id, bundle string, mounts []*types.Mount, s stdio, opts runtimeOptions) (_ *container, retErr error) {
+func createContainer(ctx context.Context, plat platform, id, bundle string, mounts []*types.Mount, s stdio, opts runtimeOptions) (_ *container, retErr error) {
 	spec, err := readBundleSpec(bundle)
 	if err != nil {
 		return nil, err
 	}
-	c := &container{id: id, bundle: bundle, rootfs: rootfsPath(bundle, spec), spec: spec, execs: map[string]*process{}}
+	c := &container{plat: plat, id: id, bundle: bundle, rootfs: rootfsPath(bundle, spec), spec: spec, execs: map[string]*process{}}
 	defer func() {
 		if retErr != nil {
 			c.poststop(ctx) // last: the spec runs them once the container is destroyed
@@ -122,7 +123,7 @@ func (c *container) spawn(ctx context.Context, execID string, opts taskchild.Opt
 	if ioID == "" {
 		ioID = c.id
 	}
-	p, err := newProcess(ctx, execID, ioID, opts, s)
+	p, err := newProcess(ctx, c.plat, execID, ioID, opts, s)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +146,7 @@ func (c *container) createCgroup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, errdefs.ErrInvalidArgument)
 	}
-	if c.cgroup, err = cgroups.New(path, resources); err != nil {
+	if c.cgroup, err = c.plat.cgroup(path, resources); err != nil {
 		return err
 	}
 	return nil

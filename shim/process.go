@@ -63,14 +63,14 @@ type process struct {
 // newProcess spawns a task child and returns once its module is ready to
 // run, or with the reason it is not. id is the exec id ("" for the init
 // process); ioID names the process to a logging binary.
-func newProcess(ctx context.Context, id, ioID string, opts taskchild.Options, s stdio) (*process, error) {
+func newProcess(ctx context.Context, plat platform, id, ioID string, opts taskchild.Options, s stdio) (*process, error) {
 	pio, err := openIO(ctx, ioID, s)
 	if err != nil {
 		return nil, err
 	}
 	opts.Stdin, opts.Stdout, opts.Stderr = pio.child[0], pio.child[1], pio.child[2]
 	opts.Terminal = s.terminal
-	child, err := taskchild.Spawn(ctx, opts)
+	child, err := plat.spawn(ctx, opts)
 	pio.closeChildEnds()
 	if err != nil {
 		pio.waitOutput()

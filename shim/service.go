@@ -13,6 +13,7 @@ import (
 	taskapi "github.com/containerd/containerd/api/runtime/task/v2"
 	"github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/containerd/api/types/task"
+	"github.com/containerd/containerd/v2/core/events"
 	"github.com/containerd/containerd/v2/core/runtime"
 	"github.com/containerd/containerd/v2/pkg/protobuf"
 	ptypes "github.com/containerd/containerd/v2/pkg/protobuf/types"
@@ -29,14 +30,17 @@ var _ taskapi.TTRPCTaskService = (*service)(nil)
 // converted to ttrpc status once, by the server's interceptor.
 type service struct {
 	events   *eventQueue
+	plat     platform
 	shutdown func()
 
 	mu         sync.Mutex // guards containers
 	containers map[string]*container
 }
 
-func newService(events *eventQueue, shutdown func()) *service {
-	return &service{events: events, shutdown: shutdown, containers: map[string]*container{}}
+// newService serves tasks on plat and sends their events to pub, from a
+// queue that close drains.
+func newService(ctx context.Context, pub events.Publisher, plat platform, shutdown func()) *service {
+	return &service{events: newEventQueue(ctx, pub), plat: plat, shutdown: shutdown, containers: map[string]*container{}}
 }
 
 func (s *service) container(id string) (*container, error) {
@@ -72,7 +76,7 @@ func (s *service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (*ta
 	if err != nil {
 		return nil, fmt.Errorf("create task %s: %w", r.ID, err)
 	}
-	c, err := createContainer(ctx, r.ID, r.Bundle, r.Rootfs, stdio{r.Stdin, r.Stdout, r.Stderr, r.Terminal}, opts)
+	c, err := createContainer(ctx, s.plat, r.ID, r.Bundle, r.Rootfs, stdio{r.Stdin, r.Stdout, r.Stderr, r.Terminal}, opts)
 	if err != nil {
 		return nil, err
 	}
