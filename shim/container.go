@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/containerd/v2/core/mount"
@@ -45,7 +44,9 @@ type container struct {
 	// nil until the task child exists, and again once poststop ran.
 	hooks *hooks.Container
 
-	mu    sync.Mutex // guards execs
+	// mu guards execs; it is taken before an exec's lifecycle lock, never
+	// after one.
+	mu    sync.Mutex
 	execs map[string]*process
 }
 
@@ -108,7 +109,7 @@ func createContainer(ctx context.Context, plat platform, id, bundle string, moun
 	if c.init, err = c.spawn(ctx, "", childOpts, s); err != nil {
 		return nil, fmt.Errorf("create task %s: %w", id, err)
 	}
-	if err := os.WriteFile(filepath.Join(bundle, initPidFile), []byte(strconv.Itoa(c.init.pid)), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(bundle, initPidFile), []byte(strconv.Itoa(c.init.pid())), 0o600); err != nil {
 		_ = c.init.destroy(ctx)
 		return nil, fmt.Errorf("write %s: %w", initPidFile, err)
 	}
@@ -119,16 +120,18 @@ func createContainer(ctx context.Context, plat platform, id, bundle string, moun
 // its module is compiled: compiling is the engine's cost, not the
 // container's, and must not be OOM-killed by a limit sized for the module.
 func (c *container) spawn(ctx context.Context, execID string, opts taskchild.Options, s stdio) (*process, error) {
-	ioID := execID // as runc's shim: an exec's logger sees the exec id
-	if ioID == "" {
+	ioID, parent := execID, (*lifecycle)(nil) // as runc's shim: an exec's logger sees the exec id
+	if execID == "" {
 		ioID = c.id
+	} else {
+		parent = c.init.life
 	}
-	p, err := newProcess(ctx, c.plat, execID, ioID, opts, s)
+	p, err := newProcess(ctx, c.plat, execID, ioID, opts, s, parent)
 	if err != nil {
 		return nil, err
 	}
-	log.G(ctx).WithFields(log.Fields{"id": c.id, "exec": execID, "pid": p.pid}).Infof("module %s ready: %s", opts.Spec.ModulePath, p.child.Detail())
-	if err := c.cgroup.Add(p.pid); err != nil {
+	log.G(ctx).WithFields(log.Fields{"id": c.id, "exec": execID, "pid": p.pid()}).Infof("module %s ready: %s", opts.Spec.ModulePath, p.child.Detail())
+	if err := c.cgroup.Add(p.pid()); err != nil {
 		_ = p.destroy(ctx)
 		return nil, err
 	}
@@ -154,7 +157,7 @@ func (c *container) createCgroup(ctx context.Context) error {
 
 // poststart runs the poststart hooks of a wasm task whose module started.
 func (c *container) poststart(ctx context.Context) error {
-	return c.hooks.Poststart(ctx, c.init.pid)
+	return c.hooks.Poststart(ctx, c.init.pid())
 }
 
 // poststop runs the poststop hooks once, after the task is destroyed; the
@@ -175,20 +178,31 @@ func (c *container) watchOOM(ctx context.Context, onOOM func()) {
 	}
 }
 
-// deleteCgroup removes the cgroup once its processes are gone; the kernel
-// may take a moment to let go of a process that was just reaped.
+// deleteCgroup removes the cgroup once its processes are gone.
 func (c *container) deleteCgroup(ctx context.Context) {
 	if c.stopOOMWatch != nil {
 		c.stopOOMWatch()
 	}
-	var err error
-	for i := 0; i < 50; i++ {
-		if err = c.cgroup.Delete(); err == nil {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := removeCgroupRetrying(c.cgroup.Delete); err != nil {
+		log.G(ctx).WithError(err).WithField("id", c.id).Error("delete cgroup")
 	}
-	log.G(ctx).WithError(err).WithField("id", c.id).Error("delete cgroup")
+}
+
+// setFrozen freezes (pause) or thaws (resume) the task's cgroup, which
+// holds the init and every exec; onDone queues the event. The init's
+// lifecycle refuses a second move while one is under way, and State
+// answers while the cgroup changes.
+func (c *container) setFrozen(m move, onDone func()) error {
+	if err := c.init.life.begin(m); err != nil {
+		return err
+	}
+	change := c.cgroup.Freeze
+	if m == moveResume {
+		change = c.cgroup.Thaw
+	}
+	err := change()
+	c.init.life.end(err, 0, func(int) { onDone() })
+	return err
 }
 
 func (c *container) mountRootfs(mounts []*types.Mount) error {
@@ -235,14 +249,20 @@ func (c *container) process(execID string) (*process, error) {
 	return p, nil
 }
 
-// addExec records an exec; an id already in use is refused.
-func (c *container) addExec(execID string, p *process) error {
+// addExec records an exec and announces it (onAdded queues its event)
+// before any call can find it; an id already in use, or a task being
+// deleted, is refused.
+func (c *container) addExec(execID string, p *process, onAdded func(pid int), onExit exitHook) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.init.life.isDeleted() {
+		return fmt.Errorf("task %s is being deleted: %w", c.id, errdefs.ErrNotFound)
+	}
 	if _, ok := c.execs[execID]; ok {
 		return fmt.Errorf("exec %s of task %s: %w", execID, c.id, errdefs.ErrAlreadyExists)
 	}
 	c.execs[execID] = p
+	p.life.announce(onAdded, onExit)
 	return nil
 }
 

@@ -11,7 +11,6 @@ import (
 
 	eventstypes "github.com/containerd/containerd/api/events"
 	taskapi "github.com/containerd/containerd/api/runtime/task/v2"
-	"github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/containerd/api/types/task"
 	"github.com/containerd/containerd/v2/core/events"
 	"github.com/containerd/containerd/v2/core/runtime"
@@ -33,7 +32,8 @@ type service struct {
 	plat     platform
 	shutdown func()
 
-	mu         sync.Mutex // guards containers
+	mu sync.Mutex // guards containers
+	// containers maps an id to its task; nil while the task is created.
 	containers map[string]*container
 }
 
@@ -46,8 +46,8 @@ func newService(ctx context.Context, pub events.Publisher, plat platform, shutdo
 func (s *service) container(id string) (*container, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.containers[id]
-	if !ok {
+	c := s.containers[id]
+	if c == nil {
 		return nil, fmt.Errorf("task %s: %w", id, errdefs.ErrNotFound)
 	}
 	return c, nil
@@ -62,16 +62,48 @@ func (s *service) process(id, execID string) (*container, *process, error) {
 	return c, p, err
 }
 
+// reserve claims id for a task being created: a second Create of it is
+// refused, and no other call finds it until add.
+func (s *service) reserve(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.containers[id]; ok {
+		return fmt.Errorf("task %s: %w", id, errdefs.ErrAlreadyExists)
+	}
+	s.containers[id] = nil
+	return nil
+}
+
+// add makes a created task, or nothing (a failed create), take the place
+// reserved for id.
+func (s *service) add(id string, c *container) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c == nil {
+		delete(s.containers, id)
+		return
+	}
+	s.containers[id] = c
+}
+
 func (s *service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (*taskapi.CreateTaskResponse, error) {
 	if r.Checkpoint != "" {
 		return nil, fmt.Errorf("checkpoint restore: %w", errdefs.ErrNotImplemented)
 	}
-	s.mu.Lock()
-	_, exists := s.containers[r.ID]
-	s.mu.Unlock()
-	if exists {
-		return nil, fmt.Errorf("task %s: %w", r.ID, errdefs.ErrAlreadyExists)
+	if err := s.reserve(r.ID); err != nil {
+		return nil, err
 	}
+	c, err := s.create(ctx, r)
+	s.add(r.ID, c)
+	if err != nil {
+		return nil, err
+	}
+	return &taskapi.CreateTaskResponse{Pid: uint32(c.init.pid())}, nil
+}
+
+// create makes the task and announces it; its exit, even one that came
+// already, is published after its create.
+func (s *service) create(ctx context.Context, r *taskapi.CreateTaskRequest) (*container, error) {
 	opts, err := parseRuntimeOptions(r.Options)
 	if err != nil {
 		return nil, fmt.Errorf("create task %s: %w", r.ID, err)
@@ -80,28 +112,26 @@ func (s *service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (*ta
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	s.containers[r.ID] = c
-	s.mu.Unlock()
 	c.watchOOM(ctx, func() {
 		s.events.send(runtime.TaskOOMEventTopic, &eventstypes.TaskOOM{ContainerID: c.id})
 	})
-	go c.init.monitor(s.onExit(c, c.init))
-	s.events.send(runtime.TaskCreateEventTopic, &eventstypes.TaskCreate{
-		ContainerID: r.ID,
-		Bundle:      r.Bundle,
-		Rootfs:      r.Rootfs,
-		IO:          &eventstypes.TaskIO{Stdin: r.Stdin, Stdout: r.Stdout, Stderr: r.Stderr, Terminal: r.Terminal},
-		Pid:         uint32(c.init.pid),
-	})
-	return &taskapi.CreateTaskResponse{Pid: uint32(c.init.pid)}, nil
+	c.init.life.announce(func(pid int) {
+		s.events.send(runtime.TaskCreateEventTopic, &eventstypes.TaskCreate{
+			ContainerID: r.ID,
+			Bundle:      r.Bundle,
+			Rootfs:      r.Rootfs,
+			IO:          &eventstypes.TaskIO{Stdin: r.Stdin, Stdout: r.Stdout, Stderr: r.Stderr, Terminal: r.Terminal},
+			Pid:         uint32(pid),
+		})
+	}, s.onExit(c, c.init))
+	return c, nil
 }
 
 // onExit records how a process ended and tells containerd; a module stopped
-// by its memory limit is an OOM, like a cgroup OOM kill.
-func (s *service) onExit(c *container, p *process) func(taskchild.Result, time.Time) {
-	return func(res taskchild.Result, at time.Time) {
-		status := res.Status
+// by its memory limit is an OOM, like a cgroup OOM kill. It runs under the
+// process's state lock, after every event queued about it before.
+func (s *service) onExit(c *container, p *process) exitHook {
+	return func(res taskchild.Result, pid int, at time.Time) {
 		if res.OutOfMemory {
 			s.events.send(runtime.TaskOOMEventTopic, &eventstypes.TaskOOM{ContainerID: c.id})
 		}
@@ -109,13 +139,13 @@ func (s *service) onExit(c *container, p *process) func(taskchild.Result, time.T
 		if p.id != "" {
 			id = p.id
 		} else {
-			writeExitRecord(c.bundle, exitRecord{Pid: p.pid, Status: status, ExitedAt: at.UnixNano()})
+			writeExitRecord(c.bundle, exitRecord{Pid: pid, Status: res.Status, ExitedAt: at.UnixNano()})
 		}
 		s.events.send(runtime.TaskExitEventTopic, &eventstypes.TaskExit{
 			ContainerID: c.id,
 			ID:          id,
-			Pid:         uint32(p.pid),
-			ExitStatus:  uint32(status),
+			Pid:         uint32(pid),
+			ExitStatus:  uint32(res.Status),
 			ExitedAt:    protobuf.ToTimestamp(at),
 		})
 	}
@@ -126,12 +156,12 @@ func (s *service) Start(ctx context.Context, r *taskapi.StartRequest) (*taskapi.
 	if err != nil {
 		return nil, err
 	}
-	err = p.start(func() {
+	err = p.start(func(pid int) {
 		if p.id == "" {
-			s.events.send(runtime.TaskStartEventTopic, &eventstypes.TaskStart{ContainerID: c.id, Pid: uint32(p.pid)})
+			s.events.send(runtime.TaskStartEventTopic, &eventstypes.TaskStart{ContainerID: c.id, Pid: uint32(pid)})
 			return
 		}
-		s.events.send(runtime.TaskExecStartedEventTopic, &eventstypes.TaskExecStarted{ContainerID: c.id, ExecID: p.id, Pid: uint32(p.pid)})
+		s.events.send(runtime.TaskExecStartedEventTopic, &eventstypes.TaskExecStarted{ContainerID: c.id, ExecID: p.id, Pid: uint32(pid)})
 	})
 	if err != nil {
 		return nil, err
@@ -144,7 +174,7 @@ func (s *service) Start(ctx context.Context, r *taskapi.StartRequest) (*taskapi.
 			return nil, err
 		}
 	}
-	return &taskapi.StartResponse{Pid: uint32(p.pid)}, nil
+	return &taskapi.StartResponse{Pid: uint32(p.pid())}, nil
 }
 
 func (s *service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (*taskapi.DeleteResponse, error) {
@@ -152,8 +182,8 @@ func (s *service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (*taskap
 	if err != nil {
 		return nil, err
 	}
-	if st := p.snapshot().state; st == stateRunning || st == statePaused {
-		return nil, fmt.Errorf("cannot delete a %s process: %w", st, errdefs.ErrFailedPrecondition)
+	if err := p.life.markDeleted(); err != nil {
+		return nil, err
 	}
 	if p.id != "" {
 		if err := p.destroy(ctx); err != nil {
@@ -162,41 +192,38 @@ func (s *service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (*taskap
 		c.removeExec(p.id)
 		return deleteResponse(p), nil
 	}
-	if err := s.deleteContainer(ctx, c); err != nil {
-		return nil, err
-	}
-	resp := deleteResponse(p)
-	s.events.send(runtime.TaskDeleteEventTopic, &eventstypes.TaskDelete{
-		ContainerID: c.id,
-		Pid:         resp.Pid,
-		ExitStatus:  resp.ExitStatus,
-		ExitedAt:    resp.ExitedAt,
-	})
-	return resp, nil
+	return s.deleteContainer(ctx, c)
 }
 
-// deleteContainer ends every process of a task that is not running and
-// releases its rootfs.
-func (s *service) deleteContainer(ctx context.Context, c *container) error {
+// deleteContainer ends every process of a task that is not running,
+// releases its rootfs and tells containerd, before the id can be reused.
+func (s *service) deleteContainer(ctx context.Context, c *container) (*taskapi.DeleteResponse, error) {
 	for _, p := range c.processes() {
 		if err := p.destroy(ctx); err != nil {
-			return fmt.Errorf("stop process %d: %w", p.pid, err)
+			return nil, fmt.Errorf("stop process %d: %w", p.pid(), err)
 		}
 	}
 	c.deleteNative(ctx)
 	c.deleteCgroup(ctx)
 	c.unmountRootfs(ctx)
 	c.poststop(ctx)
+	resp := deleteResponse(c.init)
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events.send(runtime.TaskDeleteEventTopic, &eventstypes.TaskDelete{
+		ContainerID: c.id,
+		Pid:         resp.Pid,
+		ExitStatus:  resp.ExitStatus,
+		ExitedAt:    resp.ExitedAt,
+	})
 	delete(s.containers, c.id)
-	s.mu.Unlock()
-	return nil
+	return resp, nil
 }
 
 func deleteResponse(p *process) *taskapi.DeleteResponse {
-	snap := p.snapshot()
+	snap := p.life.snapshot()
 	return &taskapi.DeleteResponse{
-		Pid:        uint32(p.pid),
+		Pid:        uint32(snap.pid),
 		ExitStatus: uint32(snap.exitStatus),
 		ExitedAt:   protobuf.ToTimestamp(snap.exitedAt),
 	}
@@ -218,12 +245,13 @@ func (s *service) Exec(ctx context.Context, r *taskapi.ExecProcessRequest) (*pty
 	if err != nil {
 		return nil, fmt.Errorf("exec %s: %w", r.ExecID, err)
 	}
-	if err := c.addExec(r.ExecID, p); err != nil {
-		_ = p.destroy(ctx)
+	added := func(int) {
+		s.events.send(runtime.TaskExecAddedEventTopic, &eventstypes.TaskExecAdded{ContainerID: c.id, ExecID: r.ExecID})
+	}
+	if err := c.addExec(r.ExecID, p, added, s.onExit(c, p)); err != nil {
+		_ = p.destroy(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	go p.monitor(s.onExit(c, p))
-	s.events.send(runtime.TaskExecAddedEventTopic, &eventstypes.TaskExecAdded{ContainerID: c.id, ExecID: r.ExecID})
 	return &ptypes.Empty{}, nil
 }
 
@@ -232,7 +260,7 @@ func (s *service) State(ctx context.Context, r *taskapi.StateRequest) (*taskapi.
 	if err != nil {
 		return nil, err
 	}
-	snap := p.snapshot()
+	snap := p.life.snapshot()
 	return &taskapi.StateResponse{
 		ID:         c.id,
 		ExecID:     p.id,
@@ -287,12 +315,10 @@ func (s *service) Kill(ctx context.Context, r *taskapi.KillRequest) (*ptypes.Emp
 // thawForKill lets a paused task die: a frozen process cannot act on
 // SIGKILL until it is thawed.
 func (s *service) thawForKill(c *container) {
-	if c.init.snapshot().state != statePaused {
+	if c.init.life.snapshot().state != statePaused {
 		return
 	}
-	_ = c.init.setPaused(false, c.cgroup.Thaw, func() {
-		s.events.send(runtime.TaskResumedEventTopic, &eventstypes.TaskResumed{ContainerID: c.id})
-	})
+	_ = s.setFrozen(c, moveResume)
 }
 
 func (s *service) Pids(ctx context.Context, r *taskapi.PidsRequest) (*taskapi.PidsResponse, error) {
@@ -300,19 +326,9 @@ func (s *service) Pids(ctx context.Context, r *taskapi.PidsRequest) (*taskapi.Pi
 	if err != nil {
 		return nil, err
 	}
-	var infos []*task.ProcessInfo
-	for _, p := range c.processes() {
-		snap := p.snapshot()
-		if snap.state == stateStopped || snap.pid == 0 {
-			continue
-		}
-		info := &task.ProcessInfo{Pid: uint32(snap.pid)}
-		if p.id != "" {
-			if d, err := typeurl.MarshalAnyToProto(&options.ProcessDetails{ExecID: p.id}); err == nil {
-				info.Info = d
-			}
-		}
-		infos = append(infos, info)
+	infos, err := c.pids()
+	if err != nil {
+		return nil, err
 	}
 	return &taskapi.PidsResponse{Processes: infos}, nil
 }
@@ -344,14 +360,14 @@ func (s *service) Wait(ctx context.Context, r *taskapi.WaitRequest) (*taskapi.Wa
 	if err := p.wait(ctx); err != nil {
 		return nil, err
 	}
-	snap := p.snapshot()
+	snap := p.life.snapshot()
 	return &taskapi.WaitResponse{ExitStatus: uint32(snap.exitStatus), ExitedAt: protobuf.ToTimestamp(snap.exitedAt)}, nil
 }
 
 func (s *service) Connect(ctx context.Context, r *taskapi.ConnectRequest) (*taskapi.ConnectResponse, error) {
 	resp := &taskapi.ConnectResponse{ShimPid: uint32(os.Getpid())}
 	if c, err := s.container(r.ID); err == nil {
-		resp.TaskPid = uint32(c.init.pid)
+		resp.TaskPid = uint32(c.init.pid())
 	}
 	return resp, nil
 }
@@ -390,9 +406,7 @@ func (s *service) Pause(ctx context.Context, r *taskapi.PauseRequest) (*ptypes.E
 	if err != nil {
 		return nil, err
 	}
-	return &ptypes.Empty{}, c.init.setPaused(true, c.cgroup.Freeze, func() {
-		s.events.send(runtime.TaskPausedEventTopic, &eventstypes.TaskPaused{ContainerID: c.id})
-	})
+	return &ptypes.Empty{}, s.setFrozen(c, movePause)
 }
 
 func (s *service) Resume(ctx context.Context, r *taskapi.ResumeRequest) (*ptypes.Empty, error) {
@@ -400,7 +414,16 @@ func (s *service) Resume(ctx context.Context, r *taskapi.ResumeRequest) (*ptypes
 	if err != nil {
 		return nil, err
 	}
-	return &ptypes.Empty{}, c.init.setPaused(false, c.cgroup.Thaw, func() {
+	return &ptypes.Empty{}, s.setFrozen(c, moveResume)
+}
+
+// setFrozen pauses or resumes c and tells containerd.
+func (s *service) setFrozen(c *container, m move) error {
+	return c.setFrozen(m, func() {
+		if m == movePause {
+			s.events.send(runtime.TaskPausedEventTopic, &eventstypes.TaskPaused{ContainerID: c.id})
+			return
+		}
 		s.events.send(runtime.TaskResumedEventTopic, &eventstypes.TaskResumed{ContainerID: c.id})
 	})
 }
