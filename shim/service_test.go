@@ -2,6 +2,7 @@ package shim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,9 +15,15 @@ import (
 	"github.com/containerd/containerd/api/types/task"
 	"github.com/containerd/containerd/v2/core/runtime"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errgrpc"
+	"github.com/containerd/ttrpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
 )
 
-func status(t *testing.T, s *service, id, execID string) task.Status {
+func taskState(t *testing.T, s *service, id, execID string) task.Status {
 	t.Helper()
 	st, err := s.State(context.Background(), &taskapi.StateRequest{ID: id, ExecID: execID})
 	if err != nil {
@@ -81,7 +88,7 @@ func TestServiceLifecycle(t *testing.T) {
 		if err := step.call(); err != nil {
 			t.Fatalf("%s: %v", step.name, err)
 		}
-		if got := status(t, s, "c1", step.id); got != step.want {
+		if got := taskState(t, s, "c1", step.id); got != step.want {
 			t.Fatalf("after %s: %s/%q is %s, want %s", step.name, "c1", step.id, got, step.want)
 		}
 	}
@@ -300,11 +307,27 @@ func TestServiceSlowFreeze(t *testing.T) {
 	go func() { _, _ = s.Pause(ctx, &taskapi.PauseRequest{ID: "c1"}) }()
 	time.Sleep(100 * time.Millisecond)
 	begin := time.Now()
-	st := status(t, s, "c1", "")
+	st := taskState(t, s, "c1", "")
 	if d := time.Since(begin); d > time.Second {
 		t.Fatalf("State took %v while a freeze was under way", d)
 	}
 	if st != task.Status_RUNNING {
 		t.Fatalf("state %s while the freeze is under way, want RUNNING", st)
+	}
+}
+
+// TestErrorsToGRPCKeepClass: the ttrpc edge converts an error once, with
+// the class that it carried from the task child.
+func TestErrorsToGRPCKeepClass(t *testing.T) {
+	childErr := taskchild.Classify(errors.New("m.wasm: not a WebAssembly module"), errdefs.ErrInvalidArgument)
+	method := func(context.Context, func(any) error) (any, error) {
+		return nil, fmt.Errorf("create task c1: %w", childErr)
+	}
+	_, err := errorsToGRPC(context.Background(), nil, &ttrpc.UnaryServerInfo{}, method)
+	if got := status.Code(err); got != codes.InvalidArgument {
+		t.Fatalf("code %v (%v), want InvalidArgument", got, err)
+	}
+	if !errdefs.IsInvalidArgument(errgrpc.ToNative(err)) || !strings.Contains(err.Error(), "not a WebAssembly module") {
+		t.Fatalf("containerd would see %v", errgrpc.ToNative(err))
 	}
 }
