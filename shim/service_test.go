@@ -12,14 +12,17 @@ import (
 	"time"
 
 	taskapi "github.com/containerd/containerd/api/runtime/task/v2"
+	"github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/containerd/api/types/task"
 	"github.com/containerd/containerd/v2/core/runtime"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/ttrpc"
+	"github.com/containerd/typeurl/v2"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/native"
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
 )
 
@@ -329,5 +332,40 @@ func TestErrorsToGRPCKeepClass(t *testing.T) {
 	}
 	if !errdefs.IsInvalidArgument(errgrpc.ToNative(err)) || !strings.Contains(err.Error(), "not a WebAssembly module") {
 		t.Fatalf("containerd would see %v", errgrpc.ToNative(err))
+	}
+}
+
+// TestNativePidsListTheCgroup: Pids of a native container lists every
+// process in its cgroup, as runc's shim does, an exec's id beside its pid.
+func TestNativePidsListTheCgroup(t *testing.T) {
+	proc := func(id string, pid int, parent *lifecycle) *process {
+		child := &stubChild{pid: pid, done: make(chan struct{})}
+		t.Cleanup(func() { child.finish(0) })
+		return watch(&process{id: id, child: child, io: &processIO{}}, parent)
+	}
+	init := proc("", 10, nil)
+	c := &container{
+		id:     "n1",
+		native: &native.Init{},
+		init:   init,
+		cgroup: &stubCgroup{pids: []int{10, 11, 12}},
+		execs:  map[string]*process{"e1": proc("e1", 12, init.life)},
+	}
+	infos, err := c.pids()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, info := range infos {
+		var details options.ProcessDetails
+		if info.Info != nil {
+			if err := typeurl.UnmarshalTo(info.Info, &details); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got = append(got, fmt.Sprintf("%d%s", info.Pid, details.ExecID))
+	}
+	if want := []string{"10", "11", "12e1"}; !slices.Equal(got, want) {
+		t.Fatalf("pids %v, want %v", got, want)
 	}
 }
