@@ -129,8 +129,8 @@ func TestPrepareErrorKeepsItsClass(t *testing.T) {
 		class  func(error) bool
 		msg    string
 	}{
-		{"missing-import", errdefs.IsFailedPrecondition, "instantiate: unknown import `env::nope`"},
-		{"not-wasm", errdefs.IsInvalidArgument, "not a WebAssembly module"},
+		{"missing-import", errdefs.IsFailedPrecondition, "instantiate: unknown import `env::nope`: failed precondition"},
+		{"not-wasm", errdefs.IsInvalidArgument, "not a WebAssembly module: invalid argument"},
 		{"bad", errdefs.IsUnknown, "bad module: unknown import `env::nope`"},
 	}
 	for _, tc := range tests {

@@ -2,6 +2,8 @@ package taskchild
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/containerd/errdefs"
 )
@@ -20,23 +22,17 @@ var classes = []struct {
 	{"not-implemented", errdefs.ErrNotImplemented},
 }
 
-// Classify gives err an errdefs class (errdefs.ErrNotFound, ...) and keeps
-// its message: an Engine's Prepare returns its errors classified, and the
-// shim hands containerd the class (InvalidArgument for a file that is not
-// wasm, ...) instead of Unknown.
+// Classify gives err an errdefs class (errdefs.ErrNotFound, ...), named
+// at the end of its message as containerd's errors are: an Engine's
+// Prepare returns its errors classified, and the shim hands containerd
+// the class (InvalidArgument for a file that is not wasm, ...) instead of
+// Unknown.
 func Classify(err, class error) error {
 	if err == nil || class == nil {
 		return err
 	}
-	return classified{err, class}
+	return fmt.Errorf("%w: %w", err, class)
 }
-
-type classified struct {
-	error
-	class error
-}
-
-func (c classified) Unwrap() []error { return []error{c.error, c.class} }
 
 // className is the name of err's class, "" if it has none of classes.
 func className(err error) string {
@@ -48,14 +44,14 @@ func className(err error) string {
 	return ""
 }
 
-// errorOf rebuilds an error sent over the status fd: its message, and its
-// class when the name is one of classes.
+// errorOf rebuilds an error sent over the status fd: its message, which
+// names its class if it has one, and that class when the name is one of
+// classes.
 func errorOf(msg, name string) error {
-	err := errors.New(msg)
 	for _, c := range classes {
 		if c.name == name {
-			return Classify(err, c.class)
+			return fmt.Errorf("%s: %w", strings.TrimSuffix(msg, ": "+c.class.Error()), c.class)
 		}
 	}
-	return err
+	return errors.New(msg)
 }
