@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -29,8 +30,10 @@ func TestServiceStress(t *testing.T) {
 			bundles[id] = append(bundles[id], testBundle(t, id, args...))
 		}
 	}
-	const workers, calls = 8, 300
+	const workers, calls = 16, 600
 	var wg sync.WaitGroup
+	var mu sync.Mutex // guards succeeded
+	succeeded := map[string]int{}
 	for w := range workers {
 		wg.Add(1)
 		go func() {
@@ -39,6 +42,11 @@ func TestServiceStress(t *testing.T) {
 			for range calls {
 				id := ids[rng.IntN(len(ids))]
 				name, err := stressCall(s, rng, id, bundles[id])
+				if err == nil {
+					mu.Lock()
+					succeeded[strings.Fields(name)[0]]++
+					mu.Unlock()
+				}
 				if err != nil && !errdefs.IsNotFound(err) && !errdefs.IsAlreadyExists(err) && !errdefs.IsFailedPrecondition(err) {
 					t.Errorf("%s %s: %v (class %T)", name, id, err, errdefs.Resolve(err))
 				}
@@ -46,6 +54,12 @@ func TestServiceStress(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	t.Logf("calls that succeeded: %v", succeeded)
+	for _, op := range []string{"create", "start", "kill", "pause", "resume", "exec", "delete"} {
+		if succeeded[op] == 0 {
+			t.Errorf("no %s succeeded: the stress never reached that state", op)
+		}
+	}
 	for _, id := range ids {
 		deleteAll(t, s, id)
 	}
