@@ -46,7 +46,8 @@ type container struct {
 
 	// mu guards execs; it is taken before an exec's lifecycle lock, never
 	// after one.
-	mu    sync.Mutex
+	mu sync.Mutex
+	// execs maps an exec id to its process; nil while it is made.
 	execs map[string]*process
 }
 
@@ -202,6 +203,11 @@ func (c *container) setFrozen(m move, onDone func()) error {
 	}
 	err := change()
 	c.init.life.end(err, 0, func(int) { onDone() })
+	if m == movePause && c.init.life.snapshot().state == stateStopped {
+		// The init ended as the freeze took effect: nothing can resume
+		// a stopped task, so its execs must not stay frozen.
+		_ = c.cgroup.Thaw()
+	}
 	return err
 }
 
@@ -242,24 +248,34 @@ func (c *container) process(execID string) (*process, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p, ok := c.execs[execID]
-	if !ok {
+	p := c.execs[execID]
+	if p == nil {
 		return nil, fmt.Errorf("exec %s of task %s: %w", execID, c.id, errdefs.ErrNotFound)
 	}
 	return p, nil
 }
 
-// addExec records an exec and announces it (onAdded queues its event)
-// before any call can find it; an id already in use, or a task being
-// deleted, is refused.
+// reserveExec claims an exec id before its process is made: a second Exec
+// of it is refused before it spawns anything, and no call finds it until
+// addExec.
+func (c *container) reserveExec(execID string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.execs[execID]; ok || execID == "" {
+		return fmt.Errorf("exec %q of task %s: %w", execID, c.id, errdefs.ErrAlreadyExists)
+	}
+	c.execs[execID] = nil
+	return nil
+}
+
+// addExec records the exec reserved as execID and announces it (onAdded
+// queues its event) before any call can find it; a task being deleted
+// refuses it.
 func (c *container) addExec(execID string, p *process, onAdded func(pid int), onExit exitHook) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.init.life.isDeleted() {
 		return fmt.Errorf("task %s is being deleted: %w", c.id, errdefs.ErrNotFound)
-	}
-	if _, ok := c.execs[execID]; ok {
-		return fmt.Errorf("exec %s of task %s: %w", execID, c.id, errdefs.ErrAlreadyExists)
 	}
 	c.execs[execID] = p
 	p.life.announce(onAdded, onExit)
@@ -278,7 +294,9 @@ func (c *container) processes() []*process {
 	defer c.mu.Unlock()
 	ps := []*process{c.init}
 	for _, p := range c.execs {
-		ps = append(ps, p)
+		if p != nil {
+			ps = append(ps, p)
+		}
 	}
 	return ps
 }

@@ -198,6 +198,9 @@ func (s *service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (*taskap
 // deleteContainer ends every process of a task that is not running,
 // releases its rootfs and tells containerd, before the id can be reused.
 func (s *service) deleteContainer(ctx context.Context, c *container) (*taskapi.DeleteResponse, error) {
+	// A frozen process cannot act on SIGKILL: an exec left in a cgroup
+	// frozen while its init ended must be let die.
+	_ = c.cgroup.Thaw()
 	for _, p := range c.processes() {
 		if err := p.destroy(ctx); err != nil {
 			return nil, fmt.Errorf("stop process %d: %w", p.pid(), err)
@@ -234,25 +237,34 @@ func (s *service) Exec(ctx context.Context, r *taskapi.ExecProcessRequest) (*pty
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.process(r.ExecID); err == nil {
-		return nil, fmt.Errorf("exec %s: %w", r.ExecID, errdefs.ErrAlreadyExists)
+	if err := c.reserveExec(r.ExecID); err != nil {
+		return nil, err
 	}
+	if err := s.exec(ctx, c, r); err != nil {
+		c.removeExec(r.ExecID)
+		return nil, err
+	}
+	return &ptypes.Empty{}, nil
+}
+
+// exec makes the exec reserved in c and announces it.
+func (s *service) exec(ctx context.Context, c *container, r *taskapi.ExecProcessRequest) error {
 	var proc specs.Process
 	if r.Spec == nil || json.Unmarshal(r.Spec.Value, &proc) != nil {
-		return nil, fmt.Errorf("exec %s: unreadable process spec: %w", r.ExecID, errdefs.ErrInvalidArgument)
+		return fmt.Errorf("exec %s: unreadable process spec: %w", r.ExecID, errdefs.ErrInvalidArgument)
 	}
 	p, err := c.exec(ctx, r.ExecID, &proc, stdio{r.Stdin, r.Stdout, r.Stderr, r.Terminal})
 	if err != nil {
-		return nil, fmt.Errorf("exec %s: %w", r.ExecID, err)
+		return fmt.Errorf("exec %s: %w", r.ExecID, err)
 	}
 	added := func(int) {
 		s.events.send(runtime.TaskExecAddedEventTopic, &eventstypes.TaskExecAdded{ContainerID: c.id, ExecID: r.ExecID})
 	}
 	if err := c.addExec(r.ExecID, p, added, s.onExit(c, p)); err != nil {
-		_ = p.destroy(context.WithoutCancel(ctx))
-		return nil, err
+		_ = p.destroy(ctx)
+		return err
 	}
-	return &ptypes.Empty{}, nil
+	return nil
 }
 
 func (s *service) State(ctx context.Context, r *taskapi.StateRequest) (*taskapi.StateResponse, error) {
@@ -313,8 +325,9 @@ func (s *service) Kill(ctx context.Context, r *taskapi.KillRequest) (*ptypes.Emp
 }
 
 // thawForKill lets a paused task die: a frozen process cannot act on
-// SIGKILL until it is thawed.
+// SIGKILL until it is thawed. A pause under way is let finish first.
 func (s *service) thawForKill(c *container) {
+	c.init.life.awaitMove()
 	if c.init.life.snapshot().state != statePaused {
 		return
 	}

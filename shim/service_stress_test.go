@@ -55,7 +55,9 @@ func TestServiceStress(t *testing.T) {
 	}
 	wg.Wait()
 	t.Logf("calls that succeeded: %v", succeeded)
-	for _, op := range []string{"create", "start", "kill", "pause", "resume", "exec", "delete"} {
+	// Resume is left out: a SIGKILL thaws a paused task first, so that
+	// a random run may find nothing paused to resume.
+	for _, op := range []string{"create", "start", "kill", "pause", "exec", "delete"} {
 		if succeeded[op] == 0 {
 			t.Errorf("no %s succeeded: the stress never reached that state", op)
 		}

@@ -369,3 +369,62 @@ func TestNativePidsListTheCgroup(t *testing.T) {
 		t.Fatalf("pids %v, want %v", got, want)
 	}
 }
+
+// TestServiceKillDuringPause: a SIGKILL that comes while a freeze is under
+// way thaws the task once the freeze is done, so that it can die.
+func TestServiceKillDuringPause(t *testing.T) {
+	ctx := context.Background()
+	plat := &stubPlatform{freezeDelay: 300 * time.Millisecond}
+	pub := &stubPublisher{}
+	s := testService(t, plat, pub)
+	must[*taskapi.CreateTaskResponse](t, "create")(s.Create(ctx, testBundle(t, "c1", "run")))
+	must[*taskapi.StartResponse](t, "start")(s.Start(ctx, &taskapi.StartRequest{ID: "c1"}))
+	paused := make(chan error, 1)
+	go func() { _, err := s.Pause(ctx, &taskapi.PauseRequest{ID: "c1"}); paused <- err }()
+	time.Sleep(50 * time.Millisecond) // the cgroup is frozen, Pause has not returned
+	if _, err := s.Kill(ctx, &taskapi.KillRequest{ID: "c1", Signal: uint32(syscall.SIGKILL)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-paused; err != nil {
+		t.Fatalf("pause: %v", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := s.Wait(wctx, &taskapi.WaitRequest{ID: "c1"}); err != nil {
+		t.Fatalf("the killed task never ended: %v", err)
+	}
+	pub.waitFor(t, runtime.TaskExitEventTopic, 1)
+	want := []string{runtime.TaskCreateEventTopic, runtime.TaskStartEventTopic, runtime.TaskPausedEventTopic, runtime.TaskResumedEventTopic, runtime.TaskExitEventTopic}
+	if got := pub.topics(); !slices.Equal(got, want) {
+		t.Fatalf("events\n got %v\nwant %v", got, want)
+	}
+}
+
+// TestServiceConcurrentExec: two Execs of one id make one exec; the other
+// is refused before it spawns anything (a refused exec spawned into a
+// paused task could not even be killed).
+func TestServiceConcurrentExec(t *testing.T) {
+	ctx := context.Background()
+	plat := &stubPlatform{spawnDelay: 50 * time.Millisecond}
+	s := testService(t, plat, &stubPublisher{})
+	must[*taskapi.CreateTaskResponse](t, "create")(s.Create(ctx, testBundle(t, "c1", "run")))
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		req := execRequest(t, "c1", "e1", "run")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = s.Exec(ctx, req)
+		}()
+	}
+	wg.Wait()
+	if (errs[0] == nil) == (errs[1] == nil) || plat.spawned() != 2 {
+		t.Fatalf("exec errors %v, %d children spawned; want one exec refused and 2 children (init and exec)", errs, plat.spawned())
+	}
+	for _, err := range errs {
+		if err != nil && !errdefs.IsAlreadyExists(err) {
+			t.Fatalf("refused exec: %v, want AlreadyExists", err)
+		}
+	}
+}

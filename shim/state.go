@@ -64,7 +64,8 @@ type lifecycle struct {
 
 	mu         sync.Mutex // guards every field below
 	state      processState
-	moving     move // the move under way, or ""
+	moving     move          // the move under way, or ""
+	moveDone   chan struct{} // closed when the move under way ends
 	deleted    bool
 	announced  bool
 	onExit     exitHook
@@ -110,8 +111,18 @@ func (l *lifecycle) begin(m move) error {
 	case l.state != moves[m].from:
 		return fmt.Errorf("cannot %s a %s process: %w", m, l.state, errdefs.ErrFailedPrecondition)
 	}
-	l.moving = m
+	l.moving, l.moveDone = m, make(chan struct{})
 	return nil
+}
+
+// awaitMove returns once the move under way, if any, has ended.
+func (l *lifecycle) awaitMove() {
+	l.mu.Lock()
+	done := l.moveDone
+	l.mu.Unlock()
+	if done != nil {
+		<-done
+	}
 }
 
 // end ends the move that begin marked: if err is nil the process takes
@@ -122,6 +133,7 @@ func (l *lifecycle) end(err error, pid int, onDone func(pid int)) {
 	defer l.mu.Unlock()
 	m := l.moving
 	l.moving = ""
+	close(l.moveDone)
 	if err == nil {
 		l.state = moves[m].to
 		if pid > 0 {

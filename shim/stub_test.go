@@ -60,7 +60,7 @@ func (p *stubPlatform) spawn(ctx context.Context, opts taskchild.Options) (runne
 }
 
 func (p *stubPlatform) cgroup(path string, _ *specs.LinuxResources) (cgroups.Cgroup, error) {
-	cg := &stubCgroup{path: path, delay: p.freezeDelay}
+	cg := &stubCgroup{path: path, delay: p.freezeDelay, plat: p}
 	p.mu.Lock()
 	p.cgroups = append(p.cgroups, cg)
 	p.mu.Unlock()
@@ -82,6 +82,17 @@ func (p *stubPlatform) alive() []int {
 	return pids
 }
 
+func (p *stubPlatform) child(pid int) *stubChild {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.children {
+		if c.pid == pid {
+			return c
+		}
+	}
+	return nil
+}
+
 func (p *stubPlatform) spawned() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -90,7 +101,8 @@ func (p *stubPlatform) spawned() int {
 
 // stubChild is a task child whose module runs until a signal ends it
 // ("run"), exits with a code once started ("exit N"), or dies before
-// Start ("early").
+// Start ("early"). In a frozen cgroup, a signal ends it only once the
+// cgroup is thawed, as the cgroup v1 freezer has it.
 type stubChild struct {
 	pid         int
 	exitOnStart bool
@@ -98,6 +110,8 @@ type stubChild struct {
 	once        sync.Once
 	done        chan struct{} // closed when the child has ended
 	status      int           // set before done is closed
+	cg          *stubCgroup   // set by Add, under the cgroup's lock
+	pending     syscall.Signal
 }
 
 func (c *stubChild) finish(status int) {
@@ -120,7 +134,10 @@ func (c *stubChild) Signal(sig syscall.Signal) error {
 		return os.ErrProcessDone
 	default:
 	}
-	if sig != 0 {
+	if sig == 0 {
+		return nil
+	}
+	if c.cg == nil || !c.cg.deferSignal(c, sig) {
 		c.finish(128 + int(sig))
 	}
 	return nil
@@ -135,8 +152,9 @@ func (c *stubChild) Wait() taskchild.Result {
 type stubCgroup struct {
 	path  string
 	delay time.Duration // how long a freeze or thaw takes
+	plat  *stubPlatform
 
-	mu      sync.Mutex // guards the fields below
+	mu      sync.Mutex // guards the fields below and each member's cg and pending
 	pids    []int
 	frozen  bool
 	deleted bool
@@ -146,7 +164,20 @@ func (g *stubCgroup) Add(pid int) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.pids = append(g.pids, pid)
+	if c := g.plat.child(pid); c != nil {
+		c.cg = g
+	}
 	return nil
+}
+
+// deferSignal holds sig for c while the cgroup is frozen.
+func (g *stubCgroup) deferSignal(c *stubChild, sig syscall.Signal) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.frozen {
+		c.pending = sig
+	}
+	return g.frozen
 }
 
 func (g *stubCgroup) Update(*specs.LinuxResources) error { return nil }
@@ -158,11 +189,17 @@ func (g *stubCgroup) Stats() (proto.Message, error) {
 func (g *stubCgroup) Freeze() error { return g.setFrozen(true) }
 func (g *stubCgroup) Thaw() error   { return g.setFrozen(false) }
 
+// setFrozen takes effect at once; the call returns after the delay.
 func (g *stubCgroup) setFrozen(frozen bool) error {
-	time.Sleep(g.delay)
+	defer time.Sleep(g.delay)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.frozen = frozen
+	for _, pid := range g.pids {
+		if c := g.plat.child(pid); c != nil && !frozen && c.pending != 0 {
+			c.finish(128 + int(c.pending))
+		}
+	}
 	return nil
 }
 
