@@ -44,7 +44,8 @@ var moves = map[move]struct{ from, to processState }{
 }
 
 // exitHook publishes a process's exit; it runs under the state lock, so
-// it must only queue events.
+// it must not wait for anything: it queues events (and the init's writes
+// its exit record to the bundle).
 type exitHook func(res taskchild.Result, pid int, at time.Time)
 
 // lifecycle is the state machine of a task's init process or of an exec:
