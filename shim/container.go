@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/containerd/v2/core/mount"
@@ -26,6 +25,7 @@ import (
 // container keeps the books of one task: its bundle, rootfs, init process
 // and execs.
 type container struct {
+	plat    platform
 	id      string
 	bundle  string
 	rootfs  string
@@ -44,18 +44,21 @@ type container struct {
 	// nil until the task child exists, and again once poststop ran.
 	hooks *hooks.Container
 
-	mu    sync.Mutex // guards execs
+	// mu guards execs; it is taken before an exec's lifecycle lock, never
+	// after one.
+	mu sync.Mutex
+	// execs maps an exec id to its process; nil while it is made.
 	execs map[string]*process
 }
 
 // createContainer mounts the rootfs and spawns the init process, undoing
 // everything if any step fails.
-func createContainer(ctx context.Context, id, bundle string, mounts []*types.Mount, s stdio, opts runtimeOptions) (_ *container, retErr error) {
+func createContainer(ctx context.Context, plat platform, id, bundle string, mounts []*types.Mount, s stdio, opts runtimeOptions) (_ *container, retErr error) {
 	spec, err := readBundleSpec(bundle)
 	if err != nil {
 		return nil, err
 	}
-	c := &container{id: id, bundle: bundle, rootfs: rootfsPath(bundle, spec), spec: spec, execs: map[string]*process{}}
+	c := &container{plat: plat, id: id, bundle: bundle, rootfs: rootfsPath(bundle, spec), spec: spec, execs: map[string]*process{}}
 	defer func() {
 		if retErr != nil {
 			c.poststop(ctx) // last: the spec runs them once the container is destroyed
@@ -107,7 +110,7 @@ func createContainer(ctx context.Context, id, bundle string, mounts []*types.Mou
 	if c.init, err = c.spawn(ctx, "", childOpts, s); err != nil {
 		return nil, fmt.Errorf("create task %s: %w", id, err)
 	}
-	if err := os.WriteFile(filepath.Join(bundle, initPidFile), []byte(strconv.Itoa(c.init.pid)), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(bundle, initPidFile), []byte(strconv.Itoa(c.init.pid())), 0o600); err != nil {
 		_ = c.init.destroy(ctx)
 		return nil, fmt.Errorf("write %s: %w", initPidFile, err)
 	}
@@ -118,16 +121,18 @@ func createContainer(ctx context.Context, id, bundle string, mounts []*types.Mou
 // its module is compiled: compiling is the engine's cost, not the
 // container's, and must not be OOM-killed by a limit sized for the module.
 func (c *container) spawn(ctx context.Context, execID string, opts taskchild.Options, s stdio) (*process, error) {
-	ioID := execID // as runc's shim: an exec's logger sees the exec id
-	if ioID == "" {
+	ioID, parent := execID, (*lifecycle)(nil) // as runc's shim: an exec's logger sees the exec id
+	if execID == "" {
 		ioID = c.id
+	} else {
+		parent = c.init.life
 	}
-	p, err := newProcess(ctx, execID, ioID, opts, s)
+	p, err := newProcess(ctx, c.plat, execID, ioID, opts, s, parent)
 	if err != nil {
 		return nil, err
 	}
-	log.G(ctx).WithFields(log.Fields{"id": c.id, "exec": execID, "pid": p.pid}).Infof("module %s ready: %s", opts.Spec.ModulePath, p.child.Detail())
-	if err := c.cgroup.Add(p.pid); err != nil {
+	log.G(ctx).WithFields(log.Fields{"id": c.id, "exec": execID, "pid": p.pid()}).Infof("module %s ready: %s", opts.Spec.ModulePath, p.child.Detail())
+	if err := c.cgroup.Add(p.pid()); err != nil {
 		_ = p.destroy(ctx)
 		return nil, err
 	}
@@ -145,7 +150,7 @@ func (c *container) createCgroup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, errdefs.ErrInvalidArgument)
 	}
-	if c.cgroup, err = cgroups.New(path, resources); err != nil {
+	if c.cgroup, err = c.plat.cgroup(path, resources); err != nil {
 		return err
 	}
 	return nil
@@ -153,7 +158,7 @@ func (c *container) createCgroup(ctx context.Context) error {
 
 // poststart runs the poststart hooks of a wasm task whose module started.
 func (c *container) poststart(ctx context.Context) error {
-	return c.hooks.Poststart(ctx, c.init.pid)
+	return c.hooks.Poststart(ctx, c.init.pid())
 }
 
 // poststop runs the poststop hooks once, after the task is destroyed; the
@@ -174,20 +179,36 @@ func (c *container) watchOOM(ctx context.Context, onOOM func()) {
 	}
 }
 
-// deleteCgroup removes the cgroup once its processes are gone; the kernel
-// may take a moment to let go of a process that was just reaped.
+// deleteCgroup removes the cgroup once its processes are gone.
 func (c *container) deleteCgroup(ctx context.Context) {
 	if c.stopOOMWatch != nil {
 		c.stopOOMWatch()
 	}
-	var err error
-	for i := 0; i < 50; i++ {
-		if err = c.cgroup.Delete(); err == nil {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := removeCgroupRetrying(c.cgroup.Delete); err != nil {
+		log.G(ctx).WithError(err).WithField("id", c.id).Error("delete cgroup")
 	}
-	log.G(ctx).WithError(err).WithField("id", c.id).Error("delete cgroup")
+}
+
+// setFrozen freezes (pause) or thaws (resume) the task's cgroup, which
+// holds the init and every exec; onDone queues the event. The init's
+// lifecycle refuses a second move while one is under way, and State
+// answers while the cgroup changes.
+func (c *container) setFrozen(m move, onDone func()) error {
+	if err := c.init.life.begin(m); err != nil {
+		return err
+	}
+	change := c.cgroup.Freeze
+	if m == moveResume {
+		change = c.cgroup.Thaw
+	}
+	err := change()
+	c.init.life.end(err, 0, func(int) { onDone() })
+	if m == movePause && c.init.life.snapshot().state == stateStopped {
+		// The init ended as the freeze took effect: nothing can resume
+		// a stopped task, so its execs must not stay frozen.
+		_ = c.cgroup.Thaw()
+	}
+	return err
 }
 
 func (c *container) mountRootfs(mounts []*types.Mount) error {
@@ -227,21 +248,37 @@ func (c *container) process(execID string) (*process, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p, ok := c.execs[execID]
-	if !ok {
+	p := c.execs[execID]
+	if p == nil {
 		return nil, fmt.Errorf("exec %s of task %s: %w", execID, c.id, errdefs.ErrNotFound)
 	}
 	return p, nil
 }
 
-// addExec records an exec; an id already in use is refused.
-func (c *container) addExec(execID string, p *process) error {
+// reserveExec claims an exec id before its process is made: a second Exec
+// of it is refused before it spawns anything, and no call finds it until
+// addExec.
+func (c *container) reserveExec(execID string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.execs[execID]; ok {
-		return fmt.Errorf("exec %s of task %s: %w", execID, c.id, errdefs.ErrAlreadyExists)
+	if _, ok := c.execs[execID]; ok || execID == "" {
+		return fmt.Errorf("exec %q of task %s: %w", execID, c.id, errdefs.ErrAlreadyExists)
+	}
+	c.execs[execID] = nil
+	return nil
+}
+
+// addExec records the exec reserved as execID and announces it (onAdded
+// queues its event) before any call can find it; a task being deleted
+// refuses it.
+func (c *container) addExec(execID string, p *process, onAdded func(pid int), onExit exitHook) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.init.life.isDeleted() {
+		return fmt.Errorf("task %s is being deleted: %w", c.id, errdefs.ErrNotFound)
 	}
 	c.execs[execID] = p
+	p.life.announce(onAdded, onExit)
 	return nil
 }
 
@@ -257,7 +294,9 @@ func (c *container) processes() []*process {
 	defer c.mu.Unlock()
 	ps := []*process{c.init}
 	for _, p := range c.execs {
-		ps = append(ps, p)
+		if p != nil {
+			ps = append(ps, p)
+		}
 	}
 	return ps
 }

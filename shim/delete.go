@@ -61,8 +61,7 @@ func deleteBundle(ctx context.Context, f flags) error {
 }
 
 // removeCgroup deletes the container's cgroup, which the dead shim would
-// have deleted after the task's exit. The task child was just killed (or
-// died with its shim), and the kernel may take a moment to let it go.
+// have deleted after the task's exit.
 func removeCgroup(ctx context.Context, bundle string, f flags) {
 	spec, err := readBundleSpec(bundle)
 	if err != nil {
@@ -78,13 +77,23 @@ func removeCgroup(ctx context.Context, bundle string, f flags) {
 		log.G(ctx).WithError(err).Warn("cgroup of dead shim")
 		return
 	}
-	for i := 0; i < 100; i++ {
-		if err = cgroups.Remove(path); err == nil {
-			return
+	if err := removeCgroupRetrying(func() error { return cgroups.Remove(path) }); err != nil {
+		log.G(ctx).WithError(err).WithField("cgroup", path).Warn("delete cgroup of dead shim")
+	}
+}
+
+// removeCgroupRetrying deletes a cgroup whose processes were just killed
+// or reaped: the kernel may take a moment to let them go, so a busy
+// cgroup is tried again for up to a second.
+func removeCgroupRetrying(remove func() error) error {
+	var err error
+	for range 100 {
+		if err = remove(); err == nil {
+			return nil
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	log.G(ctx).WithError(err).WithField("cgroup", path).Warn("delete cgroup of dead shim")
+	return err
 }
 
 // killLeftover kills the task child recorded in the bundle if it still

@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
-	"time"
 
+	"github.com/containerd/containerd/api/types/runc/options"
+	"github.com/containerd/containerd/api/types/task"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
+	"github.com/containerd/typeurl/v2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/native"
@@ -33,7 +35,6 @@ type nativeRunner struct {
 		Start() error
 		Signal(sig syscall.Signal) error
 		Wait() int
-		Detail() string
 	}
 }
 
@@ -66,12 +67,10 @@ func (c *container) createNative(ctx context.Context, s stdio) (retErr error) {
 		return fmt.Errorf("create native task %s: %w", c.id, err)
 	}
 	c.native = init
-	c.init = &process{pid: init.Pid(), stdio: s, io: pio, child: nativeRunner{init}, exited: make(chan struct{})}
+	c.init = watch(&process{stdio: s, io: pio, child: nativeRunner{init}}, nil)
 	defer func() {
 		if retErr != nil {
-			_ = c.init.child.Signal(syscall.SIGKILL)
-			go c.init.monitor(func(taskchild.Result, time.Time) {})
-			_ = c.init.wait(context.WithoutCancel(ctx))
+			_ = c.init.destroy(context.WithoutCancel(ctx))
 			c.deleteNative(ctx)
 		}
 	}()
@@ -96,11 +95,12 @@ func (c *container) exec(ctx context.Context, execID string, proc *specs.Process
 		}
 		// Like runc's, an exec lives in its task's namespaces, which
 		// exist only while the task runs.
-		if st := c.init.snapshot().state; st == stateStopped {
+		init := c.init.life.snapshot()
+		if init.state == stateStopped {
 			return nil, fmt.Errorf("cannot exec in a stopped task: %w", errdefs.ErrFailedPrecondition)
 		}
 		var join []taskchild.Namespace
-		opts.Cloneflags, join = taskchild.NamespacesOf(c.init.pid, opts.Cloneflags)
+		opts.Cloneflags, join = taskchild.NamespacesOf(init.pid, opts.Cloneflags)
 		opts.Join = append(opts.Join, join...)
 		return c.spawn(ctx, execID, opts, s)
 	}
@@ -116,7 +116,7 @@ func (c *container) exec(ctx context.Context, execID string, proc *specs.Process
 		return nil, err
 	}
 	e := rt.Exec(c.id, c.bundle, execID, *proc, native.Stdio{Stdin: pio.child[0], Stdout: pio.child[1], Stderr: pio.child[2]})
-	return &process{id: execID, stdio: s, io: pio, child: &nativeExec{nativeRunner{e}, pio}, exited: make(chan struct{})}, nil
+	return watch(&process{id: execID, stdio: s, io: pio, child: &nativeExec{nativeRunner{e}, pio}}, c.init.life), nil
 }
 
 // nativeExec closes the shim's copies of the exec's stdio once runc has
@@ -137,6 +137,43 @@ func (e *nativeExec) Signal(sig syscall.Signal) error {
 		e.pio.closeChildEnds() // never started: its output ends now
 	}
 	return err
+}
+
+// pids lists the task's processes, an exec's id beside its pid: for a
+// native container every process in its cgroup, as runc's shim lists
+// them; for a wasm task its task children.
+func (c *container) pids() ([]*task.ProcessInfo, error) {
+	var pids []int
+	execs := map[int]string{}
+	for _, p := range c.processes() {
+		if snap := p.life.snapshot(); snap.state != stateStopped && snap.pid != 0 {
+			pids = append(pids, snap.pid)
+			execs[snap.pid] = p.id
+		}
+	}
+	if c.native != nil {
+		var err error
+		if pids, err = c.cgroup.Pids(); err != nil {
+			return nil, fmt.Errorf("list processes of task %s: %w", c.id, err)
+		}
+	}
+	infos := make([]*task.ProcessInfo, 0, len(pids))
+	for _, pid := range pids {
+		infos = append(infos, processInfo(pid, execs[pid]))
+	}
+	return infos, nil
+}
+
+// processInfo is one line of Pids; an exec's carries its id, as runc's
+// shim reports it.
+func processInfo(pid int, execID string) *task.ProcessInfo {
+	info := &task.ProcessInfo{Pid: uint32(pid)}
+	if execID != "" {
+		if d, err := typeurl.MarshalAnyToProto(&options.ProcessDetails{ExecID: execID}); err == nil {
+			info.Info = d
+		}
+	}
+	return info
 }
 
 // deleteNative has runc forget a native container and remove what it set

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"syscall"
 	"time"
 
@@ -13,21 +12,6 @@ import (
 
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
 )
-
-// processState is where a task or exec is in its life. The moves are
-// created -> running <-> paused, and any of them -> stopped.
-type processState int
-
-const (
-	stateCreated processState = iota
-	stateRunning
-	statePaused
-	stateStopped
-)
-
-func (s processState) String() string {
-	return [...]string{"created", "running", "paused", "stopped"}[s]
-}
 
 // runner is what runs a process: a task child (wasm) or runc (a native
 // container's process).
@@ -42,84 +26,78 @@ type runner interface {
 	Detail() string
 }
 
-// process is a task's init process or one exec: a task child and its IO.
+// process is a task's init process or one exec: what runs it, its IO and
+// its state machine. Its fields do not change after newProcess; what
+// changes is in life.
 type process struct {
 	id    string // exec id; "" for the init process
-	pid   int    // set by start for a native exec, which has no pid before
 	stdio stdio
 	io    *processIO
 	child runner
-
-	// exited is closed when the process has stopped and its output is
-	// flushed; after that exitStatus and exitedAt no longer change.
-	exited chan struct{}
-
-	mu         sync.Mutex // guards state, exitStatus, exitedAt, and pid while a native exec starts
-	state      processState
-	exitStatus int
-	exitedAt   time.Time
+	life  *lifecycle
 }
 
 // newProcess spawns a task child and returns once its module is ready to
 // run, or with the reason it is not. id is the exec id ("" for the init
-// process); ioID names the process to a logging binary.
-func newProcess(ctx context.Context, id, ioID string, opts taskchild.Options, s stdio) (*process, error) {
+// process); ioID names the process to a logging binary; parent is the
+// init's lifecycle for an exec.
+func newProcess(ctx context.Context, plat platform, id, ioID string, opts taskchild.Options, s stdio, parent *lifecycle) (*process, error) {
 	pio, err := openIO(ctx, ioID, s)
 	if err != nil {
 		return nil, err
 	}
 	opts.Stdin, opts.Stdout, opts.Stderr = pio.child[0], pio.child[1], pio.child[2]
 	opts.Terminal = s.terminal
-	child, err := taskchild.Spawn(ctx, opts)
+	child, err := plat.spawn(ctx, opts)
 	pio.closeChildEnds()
 	if err != nil {
 		pio.waitOutput()
 		pio.close()
 		return nil, err
 	}
-	return &process{id: id, pid: child.Pid(), stdio: s, io: pio, child: child, exited: make(chan struct{})}, nil
+	return watch(&process{id: id, stdio: s, io: pio, child: child}, parent), nil
 }
 
-// start lets the module run; onStarted runs under the process lock so
-// that its start event is queued before the exit event can be.
-func (p *process) start(onStarted func()) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.state != stateCreated {
-		return fmt.Errorf("cannot start a %s process: %w", p.state, errdefs.ErrFailedPrecondition)
-	}
-	if err := p.child.Start(); err != nil {
-		return err
-	}
-	p.pid = p.child.Pid()
-	p.state = stateRunning
-	onStarted()
-	return nil
+// watch gives p its state machine and reaps it from now on, so that no
+// exit is lost; the exit is published once p is announced.
+func watch(p *process, parent *lifecycle) *process {
+	p.life = newLifecycle(p.child.Pid(), parent)
+	go p.monitor()
+	return p
 }
 
 // monitor reaps the child, waits for its output to be delivered, and then
-// records the exit; onExited runs under the process lock.
-func (p *process) monitor(onExited func(res taskchild.Result, at time.Time)) {
+// records the exit.
+func (p *process) monitor() {
 	res := p.child.Wait()
 	p.io.waitOutput()
 	p.io.close()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.state, p.exitStatus, p.exitedAt = stateStopped, res.Status, time.Now()
-	onExited(res, p.exitedAt)
-	close(p.exited)
+	p.life.exitedWith(res, time.Now())
+}
+
+// pid is the process's pid: 0 for a native exec that has not started.
+func (p *process) pid() int { return p.life.snapshot().pid }
+
+// start lets the module run; onStarted queues the start event, before
+// the exit's.
+func (p *process) start(onStarted func(pid int)) error {
+	if err := p.life.begin(moveStart); err != nil {
+		return err
+	}
+	err := p.child.Start()
+	p.life.end(err, p.child.Pid(), onStarted)
+	return err
 }
 
 func (p *process) kill(sig syscall.Signal) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.state == stateStopped {
-		return fmt.Errorf("process %d already finished: %w", p.pid, errdefs.ErrNotFound)
+	if err := p.life.canSignal(); err != nil {
+		return err
 	}
+	pid := p.pid()
 	if err := p.child.Signal(sig); errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("process %d already finished: %w", p.pid, errdefs.ErrNotFound)
+		return fmt.Errorf("process %d already finished: %w", pid, errdefs.ErrNotFound)
 	} else if err != nil {
-		return fmt.Errorf("signal process %d: %w", p.pid, err)
+		return fmt.Errorf("signal process %d: %w", pid, err)
 	}
 	return nil
 }
@@ -127,53 +105,18 @@ func (p *process) kill(sig syscall.Signal) error {
 // wait blocks until the process has stopped.
 func (p *process) wait(ctx context.Context) error {
 	select {
-	case <-p.exited:
+	case <-p.life.exited:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-// snapshot is a consistent copy of the changing fields.
-type snapshot struct {
-	state      processState
-	exitStatus int
-	exitedAt   time.Time
-	pid        int
-}
-
-func (p *process) snapshot() snapshot {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return snapshot{p.state, p.exitStatus, p.exitedAt, p.pid}
-}
-
 // destroy kills a process that will never run (deleted before Start, or a
 // shim shutting down) and waits until it is reaped.
 func (p *process) destroy(ctx context.Context) error {
-	if p.snapshot().state != stateStopped {
+	if p.life.snapshot().state != stateStopped {
 		_ = p.child.Signal(syscall.SIGKILL)
 	}
 	return p.wait(ctx)
-}
-
-// setPaused moves a running process to paused (paused=true) or back; the
-// freeze or thaw runs under the lock so that State never disagrees with
-// the cgroup, and onChange queues the event in the same order.
-func (p *process) setPaused(paused bool, freeze func() error, onChange func()) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	from, to := stateRunning, statePaused
-	if !paused {
-		from, to = statePaused, stateRunning
-	}
-	if p.state != from {
-		return fmt.Errorf("cannot %s a %s process: %w", map[bool]string{true: "pause", false: "resume"}[paused], p.state, errdefs.ErrFailedPrecondition)
-	}
-	if err := freeze(); err != nil {
-		return err
-	}
-	p.state = to
-	onChange()
-	return nil
 }

@@ -36,8 +36,7 @@ func serve(ctx context.Context, f flags) error {
 	}
 	defer publisher.Close()
 	ctx, stop := context.WithCancel(ctx)
-	events := newEventQueue(ctx, publisher)
-	svc := newService(events, stop)
+	svc := newService(ctx, publisher, hostPlatform{}, stop)
 	server, err := ttrpc.NewServer(ttrpc.WithUnaryServerInterceptor(errorsToGRPC))
 	if err != nil {
 		return fmt.Errorf("ttrpc server: %w", err)
@@ -51,7 +50,7 @@ func serve(ctx context.Context, f flags) error {
 		}
 	}()
 	<-ctx.Done()
-	return shutdownServer(server, l, events)
+	return shutdownServer(server, l, svc.events)
 }
 
 // shutdownServer lets the last response and events go out, then removes

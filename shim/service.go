@@ -11,8 +11,8 @@ import (
 
 	eventstypes "github.com/containerd/containerd/api/events"
 	taskapi "github.com/containerd/containerd/api/runtime/task/v2"
-	"github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/containerd/api/types/task"
+	"github.com/containerd/containerd/v2/core/events"
 	"github.com/containerd/containerd/v2/core/runtime"
 	"github.com/containerd/containerd/v2/pkg/protobuf"
 	ptypes "github.com/containerd/containerd/v2/pkg/protobuf/types"
@@ -29,21 +29,25 @@ var _ taskapi.TTRPCTaskService = (*service)(nil)
 // converted to ttrpc status once, by the server's interceptor.
 type service struct {
 	events   *eventQueue
+	plat     platform
 	shutdown func()
 
-	mu         sync.Mutex // guards containers
+	mu sync.Mutex // guards containers
+	// containers maps an id to its task; nil while the task is created.
 	containers map[string]*container
 }
 
-func newService(events *eventQueue, shutdown func()) *service {
-	return &service{events: events, shutdown: shutdown, containers: map[string]*container{}}
+// newService serves tasks on plat and sends their events to pub, from a
+// queue that close drains.
+func newService(ctx context.Context, pub events.Publisher, plat platform, shutdown func()) *service {
+	return &service{events: newEventQueue(ctx, pub), plat: plat, shutdown: shutdown, containers: map[string]*container{}}
 }
 
 func (s *service) container(id string) (*container, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.containers[id]
-	if !ok {
+	c := s.containers[id]
+	if c == nil {
 		return nil, fmt.Errorf("task %s: %w", id, errdefs.ErrNotFound)
 	}
 	return c, nil
@@ -58,46 +62,76 @@ func (s *service) process(id, execID string) (*container, *process, error) {
 	return c, p, err
 }
 
+// reserve claims id for a task being created: a second Create of it is
+// refused, and no other call finds it until add.
+func (s *service) reserve(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.containers[id]; ok {
+		return fmt.Errorf("task %s: %w", id, errdefs.ErrAlreadyExists)
+	}
+	s.containers[id] = nil
+	return nil
+}
+
+// add makes a created task, or nothing (a failed create), take the place
+// reserved for id.
+func (s *service) add(id string, c *container) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c == nil {
+		delete(s.containers, id)
+		return
+	}
+	s.containers[id] = c
+}
+
 func (s *service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (*taskapi.CreateTaskResponse, error) {
 	if r.Checkpoint != "" {
 		return nil, fmt.Errorf("checkpoint restore: %w", errdefs.ErrNotImplemented)
 	}
-	s.mu.Lock()
-	_, exists := s.containers[r.ID]
-	s.mu.Unlock()
-	if exists {
-		return nil, fmt.Errorf("task %s: %w", r.ID, errdefs.ErrAlreadyExists)
+	if err := s.reserve(r.ID); err != nil {
+		return nil, err
 	}
+	c, err := s.create(ctx, r)
+	s.add(r.ID, c)
+	if err != nil {
+		return nil, err
+	}
+	return &taskapi.CreateTaskResponse{Pid: uint32(c.init.pid())}, nil
+}
+
+// create makes the task and announces it; its exit, even one that came
+// already, is published after its create.
+func (s *service) create(ctx context.Context, r *taskapi.CreateTaskRequest) (*container, error) {
 	opts, err := parseRuntimeOptions(r.Options)
 	if err != nil {
 		return nil, fmt.Errorf("create task %s: %w", r.ID, err)
 	}
-	c, err := createContainer(ctx, r.ID, r.Bundle, r.Rootfs, stdio{r.Stdin, r.Stdout, r.Stderr, r.Terminal}, opts)
+	c, err := createContainer(ctx, s.plat, r.ID, r.Bundle, r.Rootfs, stdio{r.Stdin, r.Stdout, r.Stderr, r.Terminal}, opts)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	s.containers[r.ID] = c
-	s.mu.Unlock()
 	c.watchOOM(ctx, func() {
 		s.events.send(runtime.TaskOOMEventTopic, &eventstypes.TaskOOM{ContainerID: c.id})
 	})
-	go c.init.monitor(s.onExit(c, c.init))
-	s.events.send(runtime.TaskCreateEventTopic, &eventstypes.TaskCreate{
-		ContainerID: r.ID,
-		Bundle:      r.Bundle,
-		Rootfs:      r.Rootfs,
-		IO:          &eventstypes.TaskIO{Stdin: r.Stdin, Stdout: r.Stdout, Stderr: r.Stderr, Terminal: r.Terminal},
-		Pid:         uint32(c.init.pid),
-	})
-	return &taskapi.CreateTaskResponse{Pid: uint32(c.init.pid)}, nil
+	c.init.life.announce(func(pid int) {
+		s.events.send(runtime.TaskCreateEventTopic, &eventstypes.TaskCreate{
+			ContainerID: r.ID,
+			Bundle:      r.Bundle,
+			Rootfs:      r.Rootfs,
+			IO:          &eventstypes.TaskIO{Stdin: r.Stdin, Stdout: r.Stdout, Stderr: r.Stderr, Terminal: r.Terminal},
+			Pid:         uint32(pid),
+		})
+	}, s.onExit(c, c.init))
+	return c, nil
 }
 
 // onExit records how a process ended and tells containerd; a module stopped
-// by its memory limit is an OOM, like a cgroup OOM kill.
-func (s *service) onExit(c *container, p *process) func(taskchild.Result, time.Time) {
-	return func(res taskchild.Result, at time.Time) {
-		status := res.Status
+// by its memory limit is an OOM, like a cgroup OOM kill. It runs under the
+// process's state lock, after every event queued about it before.
+func (s *service) onExit(c *container, p *process) exitHook {
+	return func(res taskchild.Result, pid int, at time.Time) {
 		if res.OutOfMemory {
 			s.events.send(runtime.TaskOOMEventTopic, &eventstypes.TaskOOM{ContainerID: c.id})
 		}
@@ -105,13 +139,13 @@ func (s *service) onExit(c *container, p *process) func(taskchild.Result, time.T
 		if p.id != "" {
 			id = p.id
 		} else {
-			writeExitRecord(c.bundle, exitRecord{Pid: p.pid, Status: status, ExitedAt: at.UnixNano()})
+			writeExitRecord(c.bundle, exitRecord{Pid: pid, Status: res.Status, ExitedAt: at.UnixNano()})
 		}
 		s.events.send(runtime.TaskExitEventTopic, &eventstypes.TaskExit{
 			ContainerID: c.id,
 			ID:          id,
-			Pid:         uint32(p.pid),
-			ExitStatus:  uint32(status),
+			Pid:         uint32(pid),
+			ExitStatus:  uint32(res.Status),
 			ExitedAt:    protobuf.ToTimestamp(at),
 		})
 	}
@@ -122,12 +156,12 @@ func (s *service) Start(ctx context.Context, r *taskapi.StartRequest) (*taskapi.
 	if err != nil {
 		return nil, err
 	}
-	err = p.start(func() {
+	err = p.start(func(pid int) {
 		if p.id == "" {
-			s.events.send(runtime.TaskStartEventTopic, &eventstypes.TaskStart{ContainerID: c.id, Pid: uint32(p.pid)})
+			s.events.send(runtime.TaskStartEventTopic, &eventstypes.TaskStart{ContainerID: c.id, Pid: uint32(pid)})
 			return
 		}
-		s.events.send(runtime.TaskExecStartedEventTopic, &eventstypes.TaskExecStarted{ContainerID: c.id, ExecID: p.id, Pid: uint32(p.pid)})
+		s.events.send(runtime.TaskExecStartedEventTopic, &eventstypes.TaskExecStarted{ContainerID: c.id, ExecID: p.id, Pid: uint32(pid)})
 	})
 	if err != nil {
 		return nil, err
@@ -140,7 +174,7 @@ func (s *service) Start(ctx context.Context, r *taskapi.StartRequest) (*taskapi.
 			return nil, err
 		}
 	}
-	return &taskapi.StartResponse{Pid: uint32(p.pid)}, nil
+	return &taskapi.StartResponse{Pid: uint32(p.pid())}, nil
 }
 
 func (s *service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (*taskapi.DeleteResponse, error) {
@@ -148,8 +182,8 @@ func (s *service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (*taskap
 	if err != nil {
 		return nil, err
 	}
-	if st := p.snapshot().state; st == stateRunning || st == statePaused {
-		return nil, fmt.Errorf("cannot delete a %s process: %w", st, errdefs.ErrFailedPrecondition)
+	if err := p.life.markDeleted(); err != nil {
+		return nil, err
 	}
 	if p.id != "" {
 		if err := p.destroy(ctx); err != nil {
@@ -158,41 +192,41 @@ func (s *service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (*taskap
 		c.removeExec(p.id)
 		return deleteResponse(p), nil
 	}
-	if err := s.deleteContainer(ctx, c); err != nil {
-		return nil, err
-	}
-	resp := deleteResponse(p)
-	s.events.send(runtime.TaskDeleteEventTopic, &eventstypes.TaskDelete{
-		ContainerID: c.id,
-		Pid:         resp.Pid,
-		ExitStatus:  resp.ExitStatus,
-		ExitedAt:    resp.ExitedAt,
-	})
-	return resp, nil
+	return s.deleteContainer(ctx, c)
 }
 
-// deleteContainer ends every process of a task that is not running and
-// releases its rootfs.
-func (s *service) deleteContainer(ctx context.Context, c *container) error {
+// deleteContainer ends every process of a task that is not running,
+// releases its rootfs and tells containerd, before the id can be reused.
+func (s *service) deleteContainer(ctx context.Context, c *container) (*taskapi.DeleteResponse, error) {
+	// A frozen process cannot act on SIGKILL: an exec left in a cgroup
+	// frozen while its init ended must be let die.
+	_ = c.cgroup.Thaw()
 	for _, p := range c.processes() {
 		if err := p.destroy(ctx); err != nil {
-			return fmt.Errorf("stop process %d: %w", p.pid, err)
+			return nil, fmt.Errorf("stop process %d: %w", p.pid(), err)
 		}
 	}
 	c.deleteNative(ctx)
 	c.deleteCgroup(ctx)
 	c.unmountRootfs(ctx)
 	c.poststop(ctx)
+	resp := deleteResponse(c.init)
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events.send(runtime.TaskDeleteEventTopic, &eventstypes.TaskDelete{
+		ContainerID: c.id,
+		Pid:         resp.Pid,
+		ExitStatus:  resp.ExitStatus,
+		ExitedAt:    resp.ExitedAt,
+	})
 	delete(s.containers, c.id)
-	s.mu.Unlock()
-	return nil
+	return resp, nil
 }
 
 func deleteResponse(p *process) *taskapi.DeleteResponse {
-	snap := p.snapshot()
+	snap := p.life.snapshot()
 	return &taskapi.DeleteResponse{
-		Pid:        uint32(p.pid),
+		Pid:        uint32(snap.pid),
 		ExitStatus: uint32(snap.exitStatus),
 		ExitedAt:   protobuf.ToTimestamp(snap.exitedAt),
 	}
@@ -203,24 +237,34 @@ func (s *service) Exec(ctx context.Context, r *taskapi.ExecProcessRequest) (*pty
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.process(r.ExecID); err == nil {
-		return nil, fmt.Errorf("exec %s: %w", r.ExecID, errdefs.ErrAlreadyExists)
+	if err := c.reserveExec(r.ExecID); err != nil {
+		return nil, err
 	}
+	if err := s.exec(ctx, c, r); err != nil {
+		c.removeExec(r.ExecID)
+		return nil, err
+	}
+	return &ptypes.Empty{}, nil
+}
+
+// exec makes the exec reserved in c and announces it.
+func (s *service) exec(ctx context.Context, c *container, r *taskapi.ExecProcessRequest) error {
 	var proc specs.Process
 	if r.Spec == nil || json.Unmarshal(r.Spec.Value, &proc) != nil {
-		return nil, fmt.Errorf("exec %s: unreadable process spec: %w", r.ExecID, errdefs.ErrInvalidArgument)
+		return fmt.Errorf("exec %s: unreadable process spec: %w", r.ExecID, errdefs.ErrInvalidArgument)
 	}
 	p, err := c.exec(ctx, r.ExecID, &proc, stdio{r.Stdin, r.Stdout, r.Stderr, r.Terminal})
 	if err != nil {
-		return nil, fmt.Errorf("exec %s: %w", r.ExecID, err)
+		return fmt.Errorf("exec %s: %w", r.ExecID, err)
 	}
-	if err := c.addExec(r.ExecID, p); err != nil {
+	added := func(int) {
+		s.events.send(runtime.TaskExecAddedEventTopic, &eventstypes.TaskExecAdded{ContainerID: c.id, ExecID: r.ExecID})
+	}
+	if err := c.addExec(r.ExecID, p, added, s.onExit(c, p)); err != nil {
 		_ = p.destroy(ctx)
-		return nil, err
+		return err
 	}
-	go p.monitor(s.onExit(c, p))
-	s.events.send(runtime.TaskExecAddedEventTopic, &eventstypes.TaskExecAdded{ContainerID: c.id, ExecID: r.ExecID})
-	return &ptypes.Empty{}, nil
+	return nil
 }
 
 func (s *service) State(ctx context.Context, r *taskapi.StateRequest) (*taskapi.StateResponse, error) {
@@ -228,7 +272,7 @@ func (s *service) State(ctx context.Context, r *taskapi.StateRequest) (*taskapi.
 	if err != nil {
 		return nil, err
 	}
-	snap := p.snapshot()
+	snap := p.life.snapshot()
 	return &taskapi.StateResponse{
 		ID:         c.id,
 		ExecID:     p.id,
@@ -281,14 +325,13 @@ func (s *service) Kill(ctx context.Context, r *taskapi.KillRequest) (*ptypes.Emp
 }
 
 // thawForKill lets a paused task die: a frozen process cannot act on
-// SIGKILL until it is thawed.
+// SIGKILL until it is thawed. A pause under way is let finish first.
 func (s *service) thawForKill(c *container) {
-	if c.init.snapshot().state != statePaused {
+	c.init.life.awaitMove()
+	if c.init.life.snapshot().state != statePaused {
 		return
 	}
-	_ = c.init.setPaused(false, c.cgroup.Thaw, func() {
-		s.events.send(runtime.TaskResumedEventTopic, &eventstypes.TaskResumed{ContainerID: c.id})
-	})
+	_ = s.setFrozen(c, moveResume)
 }
 
 func (s *service) Pids(ctx context.Context, r *taskapi.PidsRequest) (*taskapi.PidsResponse, error) {
@@ -296,19 +339,9 @@ func (s *service) Pids(ctx context.Context, r *taskapi.PidsRequest) (*taskapi.Pi
 	if err != nil {
 		return nil, err
 	}
-	var infos []*task.ProcessInfo
-	for _, p := range c.processes() {
-		snap := p.snapshot()
-		if snap.state == stateStopped || snap.pid == 0 {
-			continue
-		}
-		info := &task.ProcessInfo{Pid: uint32(snap.pid)}
-		if p.id != "" {
-			if d, err := typeurl.MarshalAnyToProto(&options.ProcessDetails{ExecID: p.id}); err == nil {
-				info.Info = d
-			}
-		}
-		infos = append(infos, info)
+	infos, err := c.pids()
+	if err != nil {
+		return nil, err
 	}
 	return &taskapi.PidsResponse{Processes: infos}, nil
 }
@@ -340,14 +373,14 @@ func (s *service) Wait(ctx context.Context, r *taskapi.WaitRequest) (*taskapi.Wa
 	if err := p.wait(ctx); err != nil {
 		return nil, err
 	}
-	snap := p.snapshot()
+	snap := p.life.snapshot()
 	return &taskapi.WaitResponse{ExitStatus: uint32(snap.exitStatus), ExitedAt: protobuf.ToTimestamp(snap.exitedAt)}, nil
 }
 
 func (s *service) Connect(ctx context.Context, r *taskapi.ConnectRequest) (*taskapi.ConnectResponse, error) {
 	resp := &taskapi.ConnectResponse{ShimPid: uint32(os.Getpid())}
 	if c, err := s.container(r.ID); err == nil {
-		resp.TaskPid = uint32(c.init.pid)
+		resp.TaskPid = uint32(c.init.pid())
 	}
 	return resp, nil
 }
@@ -386,9 +419,7 @@ func (s *service) Pause(ctx context.Context, r *taskapi.PauseRequest) (*ptypes.E
 	if err != nil {
 		return nil, err
 	}
-	return &ptypes.Empty{}, c.init.setPaused(true, c.cgroup.Freeze, func() {
-		s.events.send(runtime.TaskPausedEventTopic, &eventstypes.TaskPaused{ContainerID: c.id})
-	})
+	return &ptypes.Empty{}, s.setFrozen(c, movePause)
 }
 
 func (s *service) Resume(ctx context.Context, r *taskapi.ResumeRequest) (*ptypes.Empty, error) {
@@ -396,7 +427,16 @@ func (s *service) Resume(ctx context.Context, r *taskapi.ResumeRequest) (*ptypes
 	if err != nil {
 		return nil, err
 	}
-	return &ptypes.Empty{}, c.init.setPaused(false, c.cgroup.Thaw, func() {
+	return &ptypes.Empty{}, s.setFrozen(c, moveResume)
+}
+
+// setFrozen pauses or resumes c and tells containerd.
+func (s *service) setFrozen(c *container, m move) error {
+	return c.setFrozen(m, func() {
+		if m == movePause {
+			s.events.send(runtime.TaskPausedEventTopic, &eventstypes.TaskPaused{ContainerID: c.id})
+			return
+		}
 		s.events.send(runtime.TaskResumedEventTopic, &eventstypes.TaskResumed{ContainerID: c.id})
 	})
 }

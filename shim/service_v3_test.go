@@ -23,7 +23,7 @@ func TestRelayCarriesRequestAndResponse(t *testing.T) {
 }
 
 func TestRelayKeepsErrorClass(t *testing.T) {
-	v3 := &serviceV3{newService(nil, func() {})}
+	v3 := &serviceV3{newService(context.Background(), nil, nil, func() {})}
 	_, err := v3.State(context.Background(), &taskv3.StateRequest{ID: "missing"})
 	if !errdefs.IsNotFound(err) {
 		t.Fatalf("error = %v, want NotFound", err)

@@ -45,7 +45,6 @@ type processIO struct {
 	console console.Console
 	logger  *logger        // the logging binary of a binary:// URI, or nil
 	outputs sync.WaitGroup // stdout and stderr copies
-	closers []io.Closer
 }
 
 const copyBufferSize = 128 << 10

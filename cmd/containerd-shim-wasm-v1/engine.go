@@ -1,9 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"time"
+
+	"github.com/containerd/errdefs"
 
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/taskchild"
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/wasmexec"
@@ -33,9 +37,30 @@ func (wasmEngine) Prepare(s taskchild.Spec) (taskchild.Program, error) {
 	}
 	prog, err := wasmexec.Prepare(cfg)
 	if err != nil {
-		return nil, err
+		return nil, classify(err)
 	}
 	return wasmProgram{prog}, nil
+}
+
+// errorClasses are the errdefs classes that containerd reports for
+// wasmexec's errors, first match first.
+var errorClasses = []struct{ err, class error }{
+	{wasmexec.ErrNotWasm, errdefs.ErrInvalidArgument},
+	{wasmexec.ErrNoEntrypoint, errdefs.ErrNotFound},
+	{fs.ErrNotExist, errdefs.ErrNotFound},
+	{fs.ErrPermission, errdefs.ErrPermissionDenied},
+}
+
+// classify gives a Prepare error its class. What wasmexec refuses
+// otherwise is the module the image brought (it does not compile, or
+// does not link against WASI): an invalid argument, not an unknown fault.
+func classify(err error) error {
+	for _, c := range errorClasses {
+		if errors.Is(err, c.err) {
+			return taskchild.Classify(err, c.class)
+		}
+	}
+	return taskchild.Classify(err, errdefs.ErrInvalidArgument)
 }
 
 // wasmProgram reports a wasmexec run in the task child's terms.

@@ -45,9 +45,6 @@ func (p *proc) Pid() int {
 	return p.pid
 }
 
-// Detail says nothing more: runc prepares nothing worth logging.
-func (p *proc) Detail() string { return "" }
-
 func (p *proc) exited() bool {
 	select {
 	case <-p.done:

@@ -32,10 +32,12 @@ var terminatingSignals = []os.Signal{
 // error that prevents it), then started (or the error that prevents it),
 // then, if it gets that far, how the run ended.
 type status struct {
-	Ready       bool   `json:"ready,omitempty"`
-	Started     bool   `json:"started,omitempty"`
-	Detail      string `json:"detail,omitempty"`
-	Error       string `json:"error,omitempty"`
+	Ready   bool   `json:"ready,omitempty"`
+	Started bool   `json:"started,omitempty"`
+	Detail  string `json:"detail,omitempty"`
+	Error   string `json:"error,omitempty"`
+	// Class is the errdefs class of Error (see Classify), "" for none.
+	Class       string `json:"class,omitempty"`
 	OutOfMemory bool   `json:"outOfMemory,omitempty"`
 }
 
@@ -121,7 +123,7 @@ func readSpec() (Spec, error) {
 }
 
 func report(w *os.File, err error) int {
-	_ = writeStatus(w, status{Error: err.Error()})
+	_ = writeStatus(w, status{Error: err.Error(), Class: className(err)})
 	return 1
 }
 

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/containerd/errdefs"
 )
 
 // TestMain lets the test binary play the task child, as the shim binary
@@ -29,8 +31,13 @@ type fakeEngine struct{}
 type fakeProgram struct{ spec Spec }
 
 func (fakeEngine) Prepare(s Spec) (Program, error) {
-	if s.ModulePath == "bad" {
+	switch s.ModulePath {
+	case "bad":
 		return nil, errors.New("bad module: unknown import `env::nope`")
+	case "missing-import":
+		return nil, Classify(errors.New("instantiate: unknown import `env::nope`"), errdefs.ErrFailedPrecondition)
+	case "not-wasm":
+		return nil, Classify(errors.New("not a WebAssembly module"), errdefs.ErrInvalidArgument)
 	}
 	return fakeProgram{s}, nil
 }
@@ -110,6 +117,29 @@ func TestPrepareErrorIsReturnedBySpawn(t *testing.T) {
 	_, err := Spawn(context.Background(), Options{Spec: Spec{ModulePath: "bad", Args: []string{"x"}}})
 	if err == nil || !strings.Contains(err.Error(), "unknown import `env::nope`") {
 		t.Fatalf("Spawn error = %v, want the engine's error", err)
+	}
+}
+
+// TestPrepareErrorKeepsItsClass: the class an engine gives its error
+// crosses the status fd with the message; an error without one stays
+// without (containerd reports it as Unknown).
+func TestPrepareErrorKeepsItsClass(t *testing.T) {
+	tests := []struct {
+		module string
+		class  func(error) bool
+		msg    string
+	}{
+		{"missing-import", errdefs.IsFailedPrecondition, "instantiate: unknown import `env::nope`: failed precondition"},
+		{"not-wasm", errdefs.IsInvalidArgument, "not a WebAssembly module: invalid argument"},
+		{"bad", errdefs.IsUnknown, "bad module: unknown import `env::nope`"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.module, func(t *testing.T) {
+			_, err := Spawn(context.Background(), Options{Spec: Spec{ModulePath: tc.module, Args: []string{"x"}}})
+			if err == nil || !tc.class(errdefs.Resolve(err)) || err.Error() != tc.msg {
+				t.Fatalf("Spawn error = %v (class %v), want %q of the engine's class", err, errdefs.Resolve(err), tc.msg)
+			}
+		})
 	}
 }
 

@@ -136,7 +136,7 @@ func (c *Child) awaitReady(ctx context.Context, spec Spec, specW *os.File, dec *
 	case err != nil:
 		return err
 	case st.Error != "":
-		return errors.New(st.Error)
+		return errorOf(st.Error, st.Class)
 	case !st.Ready:
 		return errors.New("task child exited before it was ready")
 	}
@@ -187,7 +187,7 @@ func (c *Child) Start() error {
 	}
 	switch st := <-c.started; {
 	case st.Error != "":
-		return errors.New(st.Error)
+		return errorOf(st.Error, st.Class)
 	case !st.Started:
 		return errors.New("task child exited before it started")
 	}
