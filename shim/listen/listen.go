@@ -115,7 +115,7 @@ func checkPort(addr string, opts Options) error {
 	_, portText, _ := net.SplitHostPort(addr)
 	port, _ := strconv.Atoi(portText)
 	if port < opts.UnprivilegedPortStart && !opts.MayBindPrivileged {
-		return fmt.Errorf("listen on %s: permission denied: the container's user may bind ports from %d up only (ports below need root or CAP_NET_BIND_SERVICE)", addr, opts.UnprivilegedPortStart)
+		return fmt.Errorf("listen on %s: %w: the container's user may bind ports from %d up only (ports below need root or CAP_NET_BIND_SERVICE)", addr, os.ErrPermission, opts.UnprivilegedPortStart)
 	}
 	return nil
 }

@@ -1,8 +1,12 @@
 package taskchild
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"syscall"
+
+	"github.com/containerd/errdefs"
 
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/listen"
 )
@@ -28,9 +32,22 @@ func openListeners(spec Spec) ([]*os.File, error) {
 	}
 	files, err := listen.Open(spec.Listen, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", listen.Env, err)
+		return nil, Classify(fmt.Errorf("%s: %w", listen.Env, err), listenErrorClass(err))
 	}
 	return files, nil
+}
+
+// listenErrorClass tells containerd why a listener could not be opened:
+// the user may not bind it, something else holds it, or it is no address
+// of the task's network namespace.
+func listenErrorClass(err error) error {
+	switch {
+	case errors.Is(err, os.ErrPermission):
+		return errdefs.ErrPermissionDenied
+	case errors.Is(err, syscall.EADDRINUSE):
+		return errdefs.ErrFailedPrecondition
+	}
+	return errdefs.ErrInvalidArgument
 }
 
 func closeFiles(files []*os.File) {
