@@ -22,8 +22,8 @@ type entry struct {
 	// in nanoseconds (0: none), which bound our waits in poll(2): the
 	// kernel's own apply only to a blocking descriptor.
 	rcvTimeo, sndTimeo int64
-	rightsBase   uint64
-	rightsInh    uint64
+	rightsBase         uint64
+	rightsInh          uint64
 	// preopen is the guest path of a preopened directory, "" otherwise.
 	preopen string
 	// dir caches a directory's entries between fd_readdir calls.

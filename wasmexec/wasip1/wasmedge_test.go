@@ -244,7 +244,6 @@ func TestSockBindListenAccept(t *testing.T) {
 	}
 }
 
-
 func TestSockDatagram(t *testing.T) {
 	peer, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
