@@ -256,7 +256,7 @@ func (h *Host) recvFrom(v view, fd int32, riData, riLen, addr, riflags, roPort u
 	if family, ip, p, ok := h.kernelAddr(namelen); ok {
 		port = p
 		switch {
-		case alen == sizeAddrStorage:
+		case v2 && alen == sizeAddrStorage:
 			clear(out)
 			binary.LittleEndian.PutUint16(out, uint16(family))
 			copy(out[2:], ip)

@@ -292,6 +292,13 @@ func TestSockDatagram(t *testing.T) {
 	}
 	g.addr(0x100, 0x200, make([]byte, 5))
 	g.mustCall(ErrnoInval, "sock_recv_from_v2", fd, 0x30, 1, 0x100, 0, 0x2c, 0x24, 0x28)
+	// V1 with a 128-byte buffer: the address bytes alone, no family.
+	peer.WriteToUDP([]byte("four"), to)
+	g.storage(0x100, 0x200, 0xeeee, nil)
+	g.mustCall(ErrnoSuccess, "sock_recv_from", fd, 0x30, 1, 0x100, 0, 0x24, 0x28)
+	if string(g.mem[0x200:0x204]) != string(loopback4) || g.mem[0x204] != 0 {
+		t.Fatalf("recv_from V1 into 128 bytes: %v", g.mem[0x200:0x206])
+	}
 
 	// send_to, both forms: address and port before the flags.
 	copy(g.mem[0x3000:], "back")
