@@ -67,7 +67,7 @@ func (m *moduleProgram) instantiate(cfg Config) error {
 	// The instance keeps what it needs of the linker's definitions.
 	linker := wasmtime.NewLinker(m.compiler.engine)
 	defer linker.Close()
-	if err := m.wasi.link(linker, m.store, cfg); err != nil {
+	if err := m.wasi.link(linker, m.store, m.module, cfg); err != nil {
 		return err
 	}
 	if err := m.defineProcExit(linker); err != nil {

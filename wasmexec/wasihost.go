@@ -42,11 +42,11 @@ const ListenFDsEnv = "WASI_LISTEN_FDS"
 var ErrListenersNeedGoWASI = errors.New("listening sockets need the Go WASI host: wasmtime's preview 1 cannot take sockets")
 
 // wasiHost is the WASI preview 1 host of one module instance: link
-// defines the wasi_snapshot_preview1 imports for the store, bind gives it
+// defines the wasi_snapshot_preview1 imports of module for the store, bind gives it
 // the instance before any call, close frees what it holds after the
 // module's last call.
 type wasiHost interface {
-	link(linker *wasmtime.Linker, store *wasmtime.Store, cfg Config) error
+	link(linker *wasmtime.Linker, store *wasmtime.Store, module *wasmtime.Module, cfg Config) error
 	bind(inst *wasmtime.Instance) error
 	close()
 }
@@ -69,7 +69,7 @@ func newWASIHost(cfg Config) (wasiHost, error) {
 // wasiLinker is a host that needs nothing but its definitions.
 type wasiLinker func(linker *wasmtime.Linker, store *wasmtime.Store, cfg Config) error
 
-func (f wasiLinker) link(l *wasmtime.Linker, s *wasmtime.Store, cfg Config) error {
+func (f wasiLinker) link(l *wasmtime.Linker, s *wasmtime.Store, _ *wasmtime.Module, cfg Config) error {
 	return f(l, s, cfg)
 }
 func (wasiLinker) bind(*wasmtime.Instance) error { return nil }
@@ -90,7 +90,7 @@ func wasmtimeWASI(linker *wasmtime.Linker, store *wasmtime.Store, cfg Config) er
 // with wasmtime's inherited stdio.
 type goWASI struct{ host *wasip1.Host }
 
-func (g *goWASI) link(linker *wasmtime.Linker, store *wasmtime.Store, cfg Config) error {
+func (g *goWASI) link(linker *wasmtime.Linker, store *wasmtime.Store, module *wasmtime.Module, cfg Config) error {
 	dirs := make([]wasip1.Dir, len(cfg.Preopens))
 	for i, p := range cfg.Preopens {
 		dirs[i] = wasip1.Dir{HostPath: p.HostPath, GuestPath: p.GuestPath, ReadOnly: p.ReadOnly}
@@ -108,7 +108,9 @@ func (g *goWASI) link(linker *wasmtime.Linker, store *wasmtime.Store, cfg Config
 		return fmt.Errorf("configure WASI: %w", err)
 	}
 	g.host = host
-	if err := host.Define(linker); err != nil {
+	// Each call in the form the module imports: WasmEdge's socket
+	// extension has two forms of some names (docs/wasip1-host.md).
+	if err := host.DefineFor(linker, module); err != nil {
 		return fmt.Errorf("define WASI: %w", err)
 	}
 	return nil

@@ -157,3 +157,58 @@ const (
 	sdflagRd            = 1 << 0
 	sdflagWr            = 1 << 1
 )
+
+// WasmEdge's socket extension (docs/wasmedge-sockets.md): its enums count
+// from unspec/any = 0, unlike Linux's.
+const (
+	afUnspec = 0
+	afInet4  = 1
+	afInet6  = 2
+	afUnix   = 3
+
+	socktypeAny    = 0
+	socktypeDgram  = 1
+	socktypeStream = 2
+
+	protoIP  = 0
+	protoTCP = 1
+	protoUDP = 2
+
+	// sizeAddress is an address record {u32 buf; u32 buf_len}; its
+	// buffer holds 4 or 16 address bytes, or sizeAddrStorage bytes of
+	// the V2 storage form: the family as a u16, then the address.
+	sizeAddress     = 8
+	sizeAddrStorage = 128
+
+	// sock_getsockopt and sock_setsockopt: one level, fifteen names.
+	solSocket = 0
+
+	soReuseaddr    = 0
+	soType         = 1
+	soError        = 2
+	soDontroute    = 3
+	soBroadcast    = 4
+	soSndbuf       = 5
+	soRcvbuf       = 6
+	soKeepalive    = 7
+	soOobinline    = 8
+	soLinger       = 9
+	soRcvlowat     = 10
+	soRcvtimeo     = 11
+	soSndtimeo     = 12
+	soAcceptconn   = 13
+	soBindtodevice = 14
+
+	// sock_getaddrinfo's records: __wasi_addrinfo_t and
+	// __wasi_sockaddr_t, and the hint flags.
+	sizeAddrinfo = 28
+	sizeSockaddr = 12
+
+	aiPassive     = 1 << 0
+	aiCanonname   = 1 << 1
+	aiNumerichost = 1 << 2
+	aiNumericserv = 1 << 3
+	aiV4mapped    = 1 << 4
+	aiAll         = 1 << 5
+	aiAddrconfig  = 1 << 6
+)

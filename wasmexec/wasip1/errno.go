@@ -91,6 +91,22 @@ const (
 	ErrnoNotcapable     Errno = 76
 )
 
+// WasmEdge's errno values for sock_getaddrinfo, after preview 1's: the
+// resolver's EAI_* errors.
+const (
+	ErrnoAiaddrfamily Errno = 77
+	ErrnoAiagain      Errno = 78
+	ErrnoAibadflag    Errno = 79
+	ErrnoAifail       Errno = 80
+	ErrnoAifamily     Errno = 81
+	ErrnoAimemory     Errno = 82
+	ErrnoAinodata     Errno = 83
+	ErrnoAinoname     Errno = 84
+	ErrnoAiservice    Errno = 85
+	ErrnoAisocktype   Errno = 86
+	ErrnoAisystem     Errno = 87
+)
+
 // linuxErrno is the one table from the kernel's errno to WASI's. A kernel
 // errno missing from it (zero entry) is answered as EIO, never as success.
 var linuxErrno = [...]Errno{

@@ -18,8 +18,12 @@ type entry struct {
 	flags uint16
 	// hostNonblock says the host descriptor itself is non-blocking.
 	hostNonblock bool
-	rightsBase   uint64
-	rightsInh    uint64
+	// rcvTimeo and sndTimeo are a socket's SO_RCVTIMEO and SO_SNDTIMEO
+	// in nanoseconds (0: none), which bound our waits in poll(2): the
+	// kernel's own apply only to a blocking descriptor.
+	rcvTimeo, sndTimeo int64
+	rightsBase         uint64
+	rightsInh          uint64
 	// preopen is the guest path of a preopened directory, "" otherwise.
 	preopen string
 	// dir caches a directory's entries between fd_readdir calls.

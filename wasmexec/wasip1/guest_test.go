@@ -39,14 +39,17 @@ func callByName(name string) call {
 }
 
 // call runs a WASI function with the arguments as the module would pass
-// them (i32 arguments truncated to 32 bits).
+// them (i32 arguments truncated to 32 bits), in the form of a name that
+// takes that many arguments.
 func (g *guest) call(name string, args ...int64) Errno {
 	g.t.Helper()
-	c := callByName(name)
-	if len(args) != len(c.params) {
-		g.t.Fatalf("%s takes %d arguments, got %d", name, len(c.params), len(args))
+	for _, c := range calls {
+		if c.name == name && len(c.params) == len(args) {
+			return c.fn(g.h, g.mem, vals(c.params, args))
+		}
 	}
-	return c.fn(g.h, g.mem, vals(c.params, args))
+	g.t.Fatalf("%s takes %d arguments, not %d", name, len(callByName(name).params), len(args))
+	return 0
 }
 
 // vals lays the arguments out as wasmtime's raw values, with room for the

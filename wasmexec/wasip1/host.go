@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path"
 	"strings"
@@ -80,11 +81,15 @@ type Host struct {
 	pollFds    []unix.PollFd
 	pollSubs   []uint32
 	pollClocks []pollClock
+	// sa holds the kernel socket address of a socket call.
+	sa [unix.SizeofSockaddrAny]byte
+	// resolver answers sock_getaddrinfo (addrinfo.go).
+	resolver *net.Resolver
 }
 
 // New opens what cfg names. Close releases it.
 func New(store *wasmtime.Store, cfg Config) (*Host, error) {
-	h := &Host{store: store, clock: cfg.Clock, rand: cfg.Rand}
+	h := &Host{store: store, clock: cfg.Clock, rand: cfg.Rand, resolver: newResolver()}
 	if h.clock == nil {
 		h.clock = systemClock{}
 	}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/cgo"
+	"strings"
 	"unsafe"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
@@ -69,8 +70,100 @@ func linkerPtr(l *wasmtime.Linker) *C.wasmtime_linker_t {
 }
 
 // Define defines every wasi_snapshot_preview1 function on linker, bound
-// to h. Instantiate with the linker, then Bind the instance.
+// to h, each name in its first form: preview 1's own, and WasmEdge's V1
+// under the plain names of its socket extension. Instantiate with the
+// linker, then Bind the instance. DefineFor picks each name's form by what
+// a module imports.
 func (h *Host) Define(linker *wasmtime.Linker) error {
+	return h.define(linker, nil)
+}
+
+// DefineFor is Define for module: a name that module imports with the
+// signature of a second form (WasmEdge's two-argument sock_accept, the V2
+// sock_recv_from, sock_getlocaladdr and sock_getpeeraddr) is defined in
+// that form. An import of one of our names with a signature no form has
+// is an error that names both.
+func (h *Host) DefineFor(linker *wasmtime.Linker, module *wasmtime.Module) error {
+	chosen := map[string]int{}
+	for _, imp := range module.Imports() {
+		name := imp.Name()
+		if imp.Module() != ModuleName || name == nil || imp.Type().FuncType() == nil {
+			continue
+		}
+		params, result, ok := signature(imp.Type().FuncType())
+		if !ok || *name == "proc_exit" {
+			continue
+		}
+		idx, forms := callForm(*name, params, result)
+		if idx >= 0 {
+			chosen[*name] = idx
+		} else if len(forms) > 0 {
+			return fmt.Errorf("%s.%s: the module imports %s, the host has %s",
+				ModuleName, *name, typeString(params, result), strings.Join(forms, " or "))
+		}
+	}
+	return h.define(linker, chosen)
+}
+
+// signature encodes a function type as the table does; false for a type
+// the table cannot hold (floats, references, several results).
+func signature(ft *wasmtime.FuncType) (string, bool, bool) {
+	var b strings.Builder
+	for _, p := range ft.Params() {
+		switch p.Kind() {
+		case wasmtime.KindI32:
+			b.WriteByte('i')
+		case wasmtime.KindI64:
+			b.WriteByte('I')
+		default:
+			return "", false, false
+		}
+	}
+	res := ft.Results()
+	switch {
+	case len(res) == 0:
+		return b.String(), false, true
+	case len(res) == 1 && res[0].Kind() == wasmtime.KindI32:
+		return b.String(), true, true
+	}
+	return "", false, false
+}
+
+// callForm is the index of name's form with the signature (params,
+// result), or -1 and the signatures name has.
+func callForm(name, params string, result bool) (int, []string) {
+	var forms []string
+	for i, c := range calls {
+		if c.name != name {
+			continue
+		}
+		if c.params == params && result {
+			return i, nil
+		}
+		forms = append(forms, typeString(c.params, true))
+	}
+	return -1, forms
+}
+
+// typeString writes a signature as wasm text does: (i32, i64) -> i32.
+func typeString(params string, result bool) string {
+	names := make([]string, len(params))
+	for i, p := range params {
+		names[i] = "i32"
+		if p == 'I' {
+			names[i] = "i64"
+		}
+	}
+	s := "(" + strings.Join(names, ", ") + ")"
+	if result {
+		s += " -> i32"
+	}
+	return s
+}
+
+// define defines each name once: in the form chosen for it, else in its
+// first form.
+func (h *Host) define(linker *wasmtime.Linker, chosen map[string]int) error {
 	if h.cgo.state == nil {
 		h.cgo.handle = cgo.NewHandle(h)
 		h.cgo.state = C.wasip1_state_new(C.uintptr_t(h.cgo.handle))
@@ -92,6 +185,9 @@ func (h *Host) Define(linker *wasmtime.Linker) error {
 		return nil
 	}
 	for i, c := range calls {
+		if idx, ok := chosen[c.name]; ok && idx != i || !ok && c.alt {
+			continue
+		}
 		if err := define(c.name, c.params, true, i); err != nil {
 			return err
 		}

@@ -65,7 +65,7 @@ func runModule(t testing.TB, wasm []byte, cfg Config) outcome {
 func instantiateAndRun(h *Host, store *wasmtime.Store, module *wasmtime.Module) error {
 	linker := wasmtime.NewLinker(testEngine())
 	defer linker.Close()
-	if err := h.Define(linker); err != nil {
+	if err := h.DefineFor(linker, module); err != nil {
 		return err
 	}
 	inst, err := linker.Instantiate(store, module)

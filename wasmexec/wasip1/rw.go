@@ -61,7 +61,11 @@ func streamIO(e *entry, trap uintptr, events int16, iov []unix.Iovec) (int, Errn
 		case errno == unix.EINTR:
 			continue
 		case errno == unix.EAGAIN && e.flags&fdflagNonblock == 0:
-			if errno := waitFd(e.hostFd, events); errno != ErrnoSuccess {
+			timeout := e.rcvTimeo
+			if events == unix.POLLOUT {
+				timeout = e.sndTimeo
+			}
+			if errno := waitFdFor(e.hostFd, events, timeout); errno != ErrnoSuccess {
 				return 0, errno
 			}
 			continue

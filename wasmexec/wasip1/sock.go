@@ -30,11 +30,25 @@ func (h *Host) sockAccept(v view, a args) Errno {
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	flags := a.u32(1)
+	return h.accept(v, e, a.u32(1), a.u32(2))
+}
+
+// sockAcceptV1 is WasmEdge's sock_accept of two arguments (fd, ro_fd):
+// preview 1's with no flags.
+func (h *Host) sockAcceptV1(v view, a args) Errno {
+	e, errno := h.sockArg(a.i32(0), rightSockAccept)
+	if errno != ErrnoSuccess {
+		return errno
+	}
+	return h.accept(v, e, 0, a.u32(1))
+}
+
+// accept takes a connection from e and writes its new fd at out.
+func (h *Host) accept(v view, e *entry, flags, out uint32) Errno {
 	if flags&^fdflagNonblock != 0 {
 		return ErrnoInval
 	}
-	if _, ok := v.bytes(a.u32(2), 4); !ok {
+	if _, ok := v.bytes(out, 4); !ok {
 		return ErrnoFault
 	}
 	var nfd int
@@ -44,7 +58,7 @@ func (h *Host) sockAccept(v view, a args) Errno {
 			continue
 		}
 		if e2 == unix.EAGAIN && e.flags&fdflagNonblock == 0 {
-			if errno := waitFd(e.hostFd, unix.POLLIN); errno != ErrnoSuccess {
+			if errno := waitFdFor(e.hostFd, unix.POLLIN, e.rcvTimeo); errno != ErrnoSuccess {
 				return errno
 			}
 			continue
@@ -65,7 +79,7 @@ func (h *Host) sockAccept(v view, a args) Errno {
 		h.fds.release(ne)
 		return errno
 	}
-	v.putU32(a.u32(2), uint32(gfd))
+	v.putU32(out, uint32(gfd))
 	return ErrnoSuccess
 }
 
@@ -97,7 +111,7 @@ func (h *Host) sockRecv(v view, a args) Errno {
 	if riflags&riflagRecvWaitall != 0 {
 		flags |= unix.MSG_WAITALL
 	}
-	n, msgFlags, errno := sockIO(e, unix.SYS_RECVMSG, unix.POLLIN, iov, flags)
+	n, msgFlags, _, errno := sockIO(e, unix.SYS_RECVMSG, unix.POLLIN, iov, flags, nil)
 	if errno != ErrnoSuccess {
 		return errno
 	}
@@ -128,19 +142,29 @@ func (h *Host) sockSend(v view, a args) Errno {
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	n, _, errno := sockIO(e, unix.SYS_SENDMSG, unix.POLLOUT, iov, unix.MSG_NOSIGNAL)
+	n, _, _, errno := sockIO(e, unix.SYS_SENDMSG, unix.POLLOUT, iov, unix.MSG_NOSIGNAL, nil)
 	if errno != ErrnoSuccess {
 		return errno
 	}
 	return v.putU32Result(a.u32(4), uint32(n))
 }
 
-// sockIO is recvmsg or sendmsg, waiting in poll(2) for a blocking guest.
-func sockIO(e *entry, trap uintptr, events int16, iov []unix.Iovec, flags int) (int, int, Errno) {
+// sockIO is recvmsg or sendmsg, waiting in poll(2) for a blocking guest
+// (for at most the socket's SO_RCVTIMEO or SO_SNDTIMEO, then EAGAIN as
+// Linux answers). name, if not nil, is the peer's address to send to or
+// room for the sender's; the kernel's length of it is returned.
+func sockIO(e *entry, trap uintptr, events int16, iov []unix.Iovec, flags int, name []byte) (int, int, uint32, Errno) {
 	var msg unix.Msghdr
 	if len(iov) > 0 {
 		msg.Iov = &iov[0]
 		msg.SetIovlen(len(iov))
+	}
+	if len(name) > 0 {
+		msg.Name, msg.Namelen = &name[0], uint32(len(name))
+	}
+	timeout := e.sndTimeo
+	if trap == unix.SYS_RECVMSG {
+		timeout = e.rcvTimeo
 	}
 	for {
 		n, _, e2 := unix.Syscall(trap, uintptr(e.hostFd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
@@ -148,16 +172,35 @@ func sockIO(e *entry, trap uintptr, events int16, iov []unix.Iovec, flags int) (
 		case e2 == unix.EINTR:
 			continue
 		case e2 == unix.EAGAIN && e.flags&fdflagNonblock == 0:
-			if errno := waitFd(e.hostFd, events); errno != ErrnoSuccess {
-				return 0, 0, errno
+			if errno := waitFdFor(e.hostFd, events, timeout); errno != ErrnoSuccess {
+				return 0, 0, 0, errno
 			}
 			continue
 		case e2 != 0:
-			return 0, 0, errnoOfSys(e2)
+			return 0, 0, 0, errnoOfSys(e2)
 		}
-		return int(n), int(msg.Flags), ErrnoSuccess
+		return int(n), int(msg.Flags), msg.Namelen, ErrnoSuccess
 	}
 }
+
+// waitFdFor is waitFd for at most timeout nanoseconds (0: no limit); it
+// answers EAGAIN when the time is up.
+func waitFdFor(fd int, events int16, timeout int64) Errno {
+	if timeout <= 0 {
+		return waitFd(fd, events)
+	}
+	fds := [1]unix.PollFd{{Fd: int32(fd), Events: events}}
+	n, errno := ppoll(fds[:], timeout, monotonicNow(), systemClock{})
+	if errno != ErrnoSuccess {
+		return errno
+	}
+	if n == 0 {
+		return ErrnoAgain
+	}
+	return ErrnoSuccess
+}
+
+func monotonicNow() int64 { return systemClock{}.Monotonic() }
 
 func (h *Host) sockShutdown(_ view, a args) Errno {
 	e, errno := h.sockArg(a.i32(0), rightSockShutdown)
