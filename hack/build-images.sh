@@ -12,6 +12,9 @@
 #                  hello for Kubernetes, whose CRI image store reads the node's platform
 #   native.tar     localhost/wasm/native:latest     linux/amd64, entrypoint /native (a
 #                  static Linux program), /script.sh (#!/native), every module at /<name>.wasm
+#   net-linux.tar  localhost/wasm/net-linux:latest  linux/amd64, entrypoint /go-server.wasm
+#                  (the networking example's Go HTTP server), /data/hello.txt: the
+#                  server for Kubernetes (examples/k8s/net-deployment.yaml)
 # and, in the wasm-layer shape (each file its own layer, read by the shim from
 # containerd's content store), in OUTDIR/wasm-layer/ (the e2e suite imports
 # only OUTDIR/*.tar: ctr 1.6 cannot import these):
@@ -28,7 +31,7 @@ OUT=${1:-$ROOT/bin/images}
 EX=${EXAMPLES_DIR:-$ROOT/bin/examples}
 cd "$ROOT"
 
-if [[ ! -f $EX/hello.wasm || ! -f $EX/wasi-demo.wasm || ! -f $EX/notwasm.txt ]]; then
+if [[ ! -f $EX/hello.wasm || ! -f $EX/wasi-demo.wasm || ! -f $EX/notwasm.txt || ! -f $EX/net/go-server.wasm ]]; then
 	hack/build-examples.sh "$EX"
 fi
 mkdir -p "$OUT"
@@ -63,3 +66,5 @@ printf '#!/native\n' >"$tool/script.sh"
 	-platform linux/amd64 -entrypoint /native "$tool/native" "$tool/script.sh" "$EX"/*.wasm
 "$tool/wasm-image" -o "$OUT/hello-linux.tar" -ref localhost/wasm/hello-linux:latest \
 	-platform linux/amd64 -entrypoint /hello.wasm "$EX/hello.wasm"
+"$tool/wasm-image" -o "$OUT/net-linux.tar" -ref localhost/wasm/net-linux:latest \
+	-platform linux/amd64 -entrypoint /go-server.wasm "$EX/net/go-server.wasm" "$tool/hello.txt:/data/hello.txt"

@@ -28,6 +28,7 @@ const (
 	pauseImage        = "localhost/wasm/pause:latest"
 	criNamespace      = "k8s.io"
 	cniBinDir         = "/usr/lib/cni" // Debian's containernetworking-plugins
+	criNetwork        = "wasm-e2e"     // the CNI network of every CRI daemon
 )
 
 // criDaemon is a private containerd with the CRI plugin on: the runtime
@@ -46,6 +47,10 @@ type criDaemon struct {
 	// bridge is the host's bridge of the CNI network, which the bridge
 	// plugin never removes; teardown does.
 	bridge string
+	// podNet is the first three octets of the network's /24: Pods get
+	// .2 to .200; .1, the gateway that host-local never hands out, and
+	// .254 are left for the test's own ends (reachPods).
+	podNet string
 	// runc is the runc wrapper of criOptionsHandler.
 	runc runcWrapper
 }
@@ -151,8 +156,10 @@ func (cd *criDaemon) config(d *daemon) (string, error) {
 	// no gateway, masquerading or iptables, and the IPAM state under the
 	// daemon's directory. The subnet is picked from the run's token.
 	n, _ := strconv.Atoi(d.token)
-	bridge := fmt.Sprintf(`{"cniVersion": "0.4.0", "name": "wasm-e2e", "plugins": [{"type": "bridge", "bridge": %q, "isGateway": false, "ipMasq": false,
-  "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.213.%d.0/24"}]], "dataDir": %q}}]}`, cd.bridge, n%250, filepath.Join(d.Dir, "cni-ipam"))
+	cd.podNet = fmt.Sprintf("10.213.%d", n%250)
+	bridge := fmt.Sprintf(`{"cniVersion": "0.4.0", "name": %q, "plugins": [{"type": "bridge", "bridge": %q, "isGateway": false, "ipMasq": false,
+  "ipam": {"type": "host-local", "ranges": [[{"subnet": "%s.0/24", "rangeEnd": "%s.200"}]], "dataDir": %q}}]}`,
+		criNetwork, cd.bridge, cd.podNet, cd.podNet, ipamDir(d))
 	if err := os.WriteFile(filepath.Join(cd.cniConfDir, "10-bridge.conflist"), []byte(bridge), 0o644); err != nil {
 		return "", err
 	}
@@ -176,6 +183,10 @@ func (cd *criDaemon) config(d *daemon) (string, error) {
 		},
 	}), nil
 }
+
+// ipamDir holds host-local's state of d's network: a file per address
+// in use, under the network's name.
+func ipamDir(d *daemon) string { return filepath.Join(d.Dir, "cni-ipam") }
 
 // runcWrapper is a runc that appends each call's arguments to calls, and
 // options is a runtime options file whose BinaryName names it.

@@ -105,7 +105,13 @@ func (p *pod) container(t *testing.T, name string, attempt uint32, args []string
 // the image's entrypoint (if not nil) and args its cmd, as in a Pod spec.
 func (p *pod) containerOf(t *testing.T, image, name string, attempt uint32, command, args []string, res *runtimeapi.LinuxContainerResources) string {
 	t.Helper()
-	config := &runtimeapi.ContainerConfig{
+	return p.create(t, p.containerConfig(image, name, attempt, command, args, res))
+}
+
+// containerConfig is the config of a container of image in the Pod, for
+// a test that adds to it before create.
+func (p *pod) containerConfig(image, name string, attempt uint32, command, args []string, res *runtimeapi.LinuxContainerResources) *runtimeapi.ContainerConfig {
+	return &runtimeapi.ContainerConfig{
 		Metadata: &runtimeapi.ContainerMetadata{Name: name, Attempt: attempt},
 		Image:    &runtimeapi.ImageSpec{Image: image},
 		Command:  command,
@@ -116,9 +122,14 @@ func (p *pod) containerOf(t *testing.T, image, name string, attempt uint32, comm
 			NamespaceOptions: p.config.Linux.SecurityContext.NamespaceOptions,
 		}},
 	}
+}
+
+// create creates a container of config in the Pod.
+func (p *pod) create(t *testing.T, config *runtimeapi.ContainerConfig) string {
+	t.Helper()
 	resp, err := p.cd.runtime.CreateContainer(criCtx(t), &runtimeapi.CreateContainerRequest{PodSandboxId: p.id, Config: config, SandboxConfig: p.config})
 	if err != nil {
-		t.Fatalf("CreateContainer %s %v %v: %v", name, command, args, err)
+		t.Fatalf("CreateContainer %s %v %v: %v", config.Metadata.Name, config.Command, config.Args, err)
 	}
 	return resp.ContainerId
 }

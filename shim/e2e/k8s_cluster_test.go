@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -156,7 +157,7 @@ func startCluster(t *testing.T, criSocket, cgroupRoot string) *cluster {
 		"--bind-address", "127.0.0.1")
 	c.start("kube-controller-manager", filepath.Join(bin, "kube-controller-manager"),
 		"--kubeconfig", c.kubeconfig, "--leader-elect=false",
-		"--controllers", "deployment,replicaset,garbagecollector,job",
+		"--controllers", "deployment,replicaset,garbagecollector,job,endpointslice",
 		"--bind-address", "127.0.0.1")
 	if err := c.writeKubeletConfig(criSocket); err != nil {
 		t.Fatalf("kubelet config: %v", err)
@@ -184,6 +185,29 @@ func (c *cluster) setupNetns() error {
 		}
 	}
 	return nil
+}
+
+// joinPodNetwork plugs the cluster's namespace into the Pod network of
+// cd (its bridge is in the host's namespace, where containerd runs CNI)
+// with a veth pair, and gives its end the address .254 that host-local
+// never hands out (criDaemon.podNet): the kubelet, whose probes connect
+// from this namespace, reaches the Pod IPs on the link, nothing routed.
+// Removing either end removes the pair.
+func (c *cluster) joinPodNetwork(cd *criDaemon) {
+	c.t.Helper()
+	const inside = "pods0"
+	host := "vk" + cd.token
+	runIP(c.t, "link", "add", host, "type", "veth", "peer", "name", inside, "netns", c.netns)
+	c.t.Cleanup(func() {
+		if _, err := net.InterfaceByName(host); err == nil {
+			if out, err := exec.Command("ip", "link", "del", host).CombinedOutput(); err != nil {
+				c.t.Errorf("ip link del %s: %v: %s", host, err, out)
+			}
+		}
+	})
+	runIP(c.t, "link", "set", host, "master", cd.bridge, "up")
+	runIP(c.t, "-n", c.netns, "addr", "add", cd.podNet+".254/24", "dev", inside)
+	runIP(c.t, "-n", c.netns, "link", "set", inside, "up")
 }
 
 // makeCgroupRoot creates the cgroup name in every hierarchy.

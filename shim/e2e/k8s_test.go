@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -14,12 +16,18 @@ import (
 // applies as a user would apply it: the RuntimeClass, a Pod that ends
 // Succeeded with its output in kubectl logs, and a Job; a Pod that exits 7
 // ends Failed with exit code 7; a Deployment of 3 long-running wasm Pods
-// becomes Available and scales to 0; deleting every Pod leaves no shim.
+// becomes Available and scales to 0; net-deployment.yaml's two HTTP servers
+// become ready (the kubelet's probes reach their Pod IPs), answer on their
+// Pod IPs from the host and are its Service's endpoints; deleting every Pod
+// leaves no shim.
 func TestKubernetes(t *testing.T) {
 	needK8s(t)
 	cgroupRoot := kubeletCgroupRoot(t)
 	cd := startCRIDaemon(t)
+	cd.importLinuxImage(t, netImageTar)
+	cd.reachPods(t)
 	c := startCluster(t, cd.Address, cgroupRoot)
+	c.joinPodNetwork(cd)
 	examples := filepath.Join(suite.repo, "examples", "k8s")
 
 	c.mustKubectl("apply", "-f", filepath.Join(examples, "runtimeclass.yaml"), "-f", filepath.Join(examples, "pod.yaml"))
@@ -80,6 +88,8 @@ spec:
 	t.Logf("3 replicas Available in %v", time.Since(start).Round(time.Millisecond))
 	c.mustKubectl("scale", "deployment/wasm-idle", "--replicas=0")
 	c.waitNoPods("app=wasm-idle", 2*time.Minute)
+
+	testNetDeployment(t, c, filepath.Join(examples, "net-deployment.yaml"))
 
 	c.mustKubectl("delete", "pod", "--all", "--wait=true", "--timeout=2m")
 	c.mustKubectl("delete", "job", "--all", "--wait=true", "--timeout=2m")
@@ -153,4 +163,37 @@ func (c *cluster) waitNoPods(selector string, timeout time.Duration) {
 		last = out
 	}
 	c.t.Fatalf("pods still there after %v: %s", timeout, last)
+}
+
+// testNetDeployment applies net-deployment.yaml: once Available (the
+// kubelet's readiness probes reached both Pods), each Pod answers on its
+// Pod IP from the host, and the Service's endpoints are those Pods. Its
+// ClusterIP would need kube-proxy, which this node does not run.
+func testNetDeployment(t *testing.T, c *cluster, manifest string) {
+	start := time.Now()
+	c.mustKubectl("apply", "-f", manifest)
+	c.mustKubectl("wait", "--for=condition=Available", "deployment/wasm-net", "--timeout=3m")
+	t.Logf("2 HTTP server replicas Ready in %v", time.Since(start).Round(time.Millisecond))
+	ips := strings.Fields(c.mustKubectl("get", "pods", "-l", "app=wasm-net", "-o", "jsonpath={.items[*].status.podIP}"))
+	if len(ips) != 2 {
+		t.Fatalf("wasm-net Pod IPs %q, want 2", ips)
+	}
+	for _, ip := range ips {
+		checkNetServer(t, ip)
+	}
+	sort.Strings(ips)
+	var endpoints []string
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
+		endpoints = strings.Fields(c.mustKubectl("get", "endpointslices", "-l", "kubernetes.io/service-name=wasm-net",
+			"-o", `jsonpath={.items[*].endpoints[?(@.conditions.ready==true)].addresses[*]}`))
+		sort.Strings(endpoints)
+		if slices.Equal(endpoints, ips) {
+			break
+		}
+	}
+	if !slices.Equal(endpoints, ips) {
+		t.Errorf("service wasm-net has ready endpoints %q, want the Pod IPs %q", endpoints, ips)
+	}
+	c.mustKubectl("delete", "-f", manifest, "--wait=true", "--timeout=2m")
+	c.waitNoPods("app=wasm-net", 2*time.Minute)
 }
