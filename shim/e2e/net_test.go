@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +21,9 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -651,4 +656,296 @@ func TestWASIHostWasmtime(t *testing.T) {
 		expectCreateFails(t, ctx, ctr, want)
 		expectNoLeftovers(t, before, id)
 	})
+}
+
+// The WASI preview 1 conformance tests (WebAssembly/wasi-testsuite), read
+// from the checkout that CI places beside the repository (its README says
+// how each test runs). E2E_WASI_TESTSUITE names another checkout.
+const (
+	wasiTestsuiteVar = "E2E_WASI_TESTSUITE"
+	// wasiTestModuleDir holds the modules in each test image, away from
+	// the names the tests create in their root.
+	wasiTestModuleDir = "/.wasi-testsuite"
+	// wasiTestWorkers runs that many tests at once: each is a shim and a
+	// short module, mostly waiting on containerd.
+	wasiTestWorkers = 6
+	wasiTestTimeout = time.Minute
+)
+
+// wasiTest is one test of the suite and what it expects.
+type wasiTest struct {
+	name   string // lang/test
+	image  string // the image of its language: its modules and its root
+	module string
+	args   []string
+	env    []string // exactly the process's environment
+	exit   int
+	stdout *string
+}
+
+// wasiTestsuiteDir finds the suite, or "" when it is not there.
+func wasiTestsuiteDir() string {
+	if dir := os.Getenv(wasiTestsuiteVar); dir != "" {
+		return dir
+	}
+	dir := filepath.Join(suite.repo, "..", "shared", "wasi-testsuite")
+	if _, err := os.Stat(filepath.Join(dir, "tests")); err != nil {
+		return ""
+	}
+	return dir
+}
+
+// wasiTestSpec is a test's NAME.json; missing keys take the defaults.
+type wasiTestSpec struct {
+	Args     []string          `json:"args"`
+	Env      map[string]string `json:"env"`
+	Root     string            `json:"root"`
+	ExitCode int               `json:"exit_code"`
+	Stdout   *string           `json:"stdout"`
+}
+
+// buildWASITestImages builds and imports one image per language of the
+// suite: its modules under wasiTestModuleDir and the contents of its root
+// directory (the one root its tests name, which the suite preopens as the
+// guest's /) at the image's /, and returns every test.
+func buildWASITestImages(t *testing.T, dir string) []wasiTest {
+	t.Helper()
+	d := suite.daemon
+	langs, err := filepath.Glob(filepath.Join(dir, "tests", "*", "testsuite", "wasm32-wasip1"))
+	if err != nil || len(langs) == 0 {
+		t.Fatalf("no tests/*/testsuite/wasm32-wasip1 in %s: %v", dir, err)
+	}
+	var tests []wasiTest
+	out := t.TempDir()
+	for _, langDir := range langs {
+		lang := filepath.Base(filepath.Dir(filepath.Dir(langDir)))
+		ref := "localhost/wasm/e2e-wasi-testsuite-" + lang + "-" + d.token + ":v1"
+		modules, err := filepath.Glob(filepath.Join(langDir, "*.wasm"))
+		if err != nil || len(modules) == 0 {
+			t.Fatalf("no modules in %s: %v", langDir, err)
+		}
+		var files []string
+		roots := map[string]bool{}
+		for _, m := range modules {
+			name := strings.TrimSuffix(filepath.Base(m), ".wasm")
+			var spec wasiTestSpec
+			if b, err := os.ReadFile(strings.TrimSuffix(m, ".wasm") + ".json"); err == nil {
+				if err := json.Unmarshal(b, &spec); err != nil {
+					t.Fatalf("%s.json: %v", name, err)
+				}
+			} else if !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			module := wasiTestModuleDir + "/" + name + ".wasm"
+			files = append(files, m+":"+module)
+			if spec.Root != "" {
+				roots[spec.Root] = true
+			}
+			env := []string{}
+			for k, v := range spec.Env {
+				env = append(env, k+"="+v)
+			}
+			sort.Strings(env)
+			tests = append(tests, wasiTest{
+				name: lang + "/" + name, image: ref, module: module,
+				args: spec.Args, env: env, exit: spec.ExitCode, stdout: spec.Stdout,
+			})
+		}
+		if len(roots) > 1 {
+			t.Fatalf("%s: tests name %d root directories; one image per language holds one", langDir, len(roots))
+		}
+		for root := range roots {
+			base := filepath.Join(langDir, root)
+			err := filepath.WalkDir(base, func(p string, e os.DirEntry, err error) error {
+				if err != nil || e.IsDir() {
+					return err
+				}
+				rel, _ := filepath.Rel(base, p)
+				files = append(files, p+":/"+filepath.ToSlash(rel))
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("root %s: %v", base, err)
+			}
+		}
+		archive := filepath.Join(out, lang+".tar")
+		wasmImage(t, append([]string{"-o", archive, "-ref", ref}, files...)...)
+		if _, errOut, exit := runCtr(t, "images", "import", "--platform", wasmPlatform, archive); exit != 0 {
+			t.Fatalf("ctr images import %s: %s", archive, errOut)
+		}
+	}
+	return tests
+}
+
+// wasiTestResult is one run of a test: pass, or why not.
+type wasiTestResult struct {
+	pass bool
+	why  string
+}
+
+// runWASITest runs tc through the Go client on the given WASI host ("" for
+// the default) and compares its exit status and stdout. An error is a
+// failure of the test's machinery rather than of the shim.
+func runWASITest(ctx context.Context, c *client.Client, id string, tc wasiTest, host string) (wasiTestResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, wasiTestTimeout)
+	defer cancel()
+	img, err := c.GetImage(ctx, tc.image)
+	if err != nil {
+		return wasiTestResult{}, fmt.Errorf("get image %s: %w", tc.image, err)
+	}
+	opts := []oci.SpecOpts{
+		oci.WithImageConfig(img),
+		oci.WithProcessArgs(append([]string{tc.module}, tc.args...)...),
+		oci.WithProcessCwd("/"),
+		// Exactly the test's variables: ctr always adds PATH.
+		func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+			s.Process.Env = tc.env
+			return nil
+		},
+	}
+	if host != "" {
+		opts = append(opts, oci.WithAnnotations(map[string]string{wasiHostAnnotation: host}))
+	}
+	ctr, err := c.NewContainer(ctx, id,
+		client.WithImage(img),
+		client.WithNewSnapshot(id+"-snapshot", img),
+		client.WithRuntime(runtimeName, nil),
+		client.WithNewSpec(opts...))
+	if err != nil {
+		return wasiTestResult{}, fmt.Errorf("new container: %w", err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), suite.daemon.ns), time.Minute)
+		defer cancel()
+		if task, err := ctr.Task(cctx, nil); err == nil {
+			task.Delete(cctx, client.WithProcessKill)
+		}
+		ctr.Delete(cctx, client.WithSnapshotCleanup)
+	}()
+	var stdout, stderr bytes.Buffer
+	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, &stdout, &stderr), cio.WithFIFODir(suite.daemon.fifoDir)))
+	if err != nil {
+		return wasiTestResult{why: "create: " + err.Error()}, nil
+	}
+	statusC, err := task.Wait(ctx)
+	if err != nil {
+		return wasiTestResult{}, fmt.Errorf("wait: %w", err)
+	}
+	if err := task.Start(ctx); err != nil {
+		return wasiTestResult{why: "start: " + err.Error()}, nil
+	}
+	var st client.ExitStatus
+	select {
+	case st = <-statusC:
+	case <-ctx.Done():
+		return wasiTestResult{why: fmt.Sprintf("no exit within %v", wasiTestTimeout)}, nil
+	}
+	// Delete waits for the output copies to finish.
+	if _, err := task.Delete(ctx); err != nil {
+		return wasiTestResult{}, fmt.Errorf("delete task: %w", err)
+	}
+	var why []string
+	if int(st.ExitCode()) != tc.exit {
+		why = append(why, fmt.Sprintf("exit %d, want %d", st.ExitCode(), tc.exit))
+	}
+	if tc.stdout != nil && stdout.String() != *tc.stdout {
+		why = append(why, fmt.Sprintf("stdout %q, want %q", clip(stdout.String()), *tc.stdout))
+	}
+	if len(why) > 0 {
+		if s := strings.TrimSpace(stderr.String()); s != "" {
+			why = append(why, "stderr "+strconv.Quote(clip(s)))
+		}
+		return wasiTestResult{why: strings.Join(why, "; ")}, nil
+	}
+	return wasiTestResult{pass: true}, nil
+}
+
+// TestWASITestsuite runs every wasm32-wasip1 test of the WASI test suite
+// through the shim, once on the default Go WASI host and once on
+// wasmtime's (the annotation), with each test's arguments, exact
+// environment and root, and expects the Go host to pass every test that
+// wasmtime's passes. Both scores and lists are logged.
+//
+// c/sock_shutdown-invalid_fd fails on both hosts through the shim: it
+// expects fd 3 to be closed (EBADF), and in a container fd 3 is always the
+// preopened rootfs (ENOTSOCK); the suite's runner preopens nothing for a
+// test without a root.
+func TestWASITestsuite(t *testing.T) {
+	needDaemon(t)
+	dir := wasiTestsuiteDir()
+	if dir == "" {
+		t.Skipf("no WASI test suite at ../shared/wasi-testsuite (or %s)", wasiTestsuiteVar)
+	}
+	start := time.Now()
+	tests := buildWASITestImages(t, dir)
+	t.Logf("%d tests, images built and imported in %v", len(tests), time.Since(start).Round(time.Millisecond))
+	hosts := []string{"go", "wasmtime"}
+	type job struct {
+		test int
+		host string
+	}
+	jobs := make(chan job)
+	results := map[string][]wasiTestResult{}
+	for _, h := range hosts {
+		results[h] = make([]wasiTestResult, len(tests))
+	}
+	c, ctx := newClient(t)
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	start = time.Now()
+	for range wasiTestWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				host := j.host
+				if host == "go" {
+					host = "" // the default, as a container without the annotation gets
+				}
+				r, err := runWASITest(ctx, c, containerID(t), tests[j.test], host)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s on %s: %w", tests[j.test].name, j.host, err))
+				}
+				results[j.host][j.test] = r
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range tests {
+		for _, h := range hosts {
+			jobs <- job{i, h}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	t.Logf("%d runs in %v with %d at once", len(tests)*len(hosts), time.Since(start).Round(time.Millisecond), wasiTestWorkers)
+	for _, err := range errs {
+		t.Error(err)
+	}
+	for _, h := range hosts {
+		var passed, failed []string
+		for i, r := range results[h] {
+			if r.pass {
+				passed = append(passed, tests[i].name)
+			} else {
+				failed = append(failed, tests[i].name+": "+r.why)
+			}
+		}
+		t.Logf("WASI host %s: %d of %d pass\npassed: %s\nfailed:\n  %s", h, len(passed), len(tests),
+			strings.Join(passed, " "), strings.Join(failed, "\n  "))
+	}
+	goPassed := 0
+	for i := range tests {
+		if results["go"][i].pass {
+			goPassed++
+		}
+		if results["wasmtime"][i].pass && !results["go"][i].pass {
+			t.Errorf("%s passes on wasmtime's WASI host but not on the Go host: %s", tests[i].name, results["go"][i].why)
+		}
+	}
+	if goPassed == 0 {
+		t.Errorf("the Go WASI host passed none of the %d tests", len(tests))
+	}
 }
