@@ -290,11 +290,22 @@ func ctrStartNet(t *testing.T, id string, flags []string, module string) {
 
 // ctrKillNet signals a task with ctr task kill and checks the status of
 // its /tasks/exit event; timed bounds the latency by killLatency.
+//
+// The event can trail the module's end: after ctr run -d nobody reads the
+// task's fifos, and the shim holds the exit up to its drainTimeout (2 s)
+// for output still in them (c-server's start-up line, say). The process's
+// own end is therefore measured and bounded too.
 func ctrKillNet(t *testing.T, w *eventWatcher, id, signal string, want int, timed bool) {
 	t.Helper()
+	pid, _ := taskRow(t, id)
 	start := time.Now()
 	if _, errOut, exit := runCtr(t, "task", "kill", "-s", signal, id); exit != 0 {
 		t.Fatalf("ctr task kill: %s", errOut)
+	}
+	gone := waitProcessEnd(pid, start, time.Minute)
+	t.Logf("%s: task process %d ended %v after the kill (ctr's start-up included)", signal, pid, gone)
+	if timed && gone > killLatency {
+		t.Errorf("the task process ended %v after %s, want within %v", gone, signal, killLatency)
 	}
 	e, ok := w.wait(time.Minute, exitEvent(id))
 	if !ok {
@@ -308,6 +319,19 @@ func ctrKillNet(t *testing.T, w *eventWatcher, id, signal string, want int, time
 	if timed && latency > killLatency {
 		t.Errorf("the exit came %v after %s, want within %v", latency, signal, killLatency)
 	}
+}
+
+// waitProcessEnd returns how long after start pid ended (exited, or
+// became a zombie that its shim has yet to reap), polling up to timeout.
+func waitProcessEnd(pid int, start time.Time, timeout time.Duration) time.Duration {
+	for time.Since(start) < timeout {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || statField(stat, 3) == "Z" {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return time.Since(start)
 }
 
 // ctrDeleteNet deletes a stopped task and its container with ctr.
