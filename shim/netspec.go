@@ -30,6 +30,17 @@ func wasiHostOf(spec *specs.Spec) (string, error) {
 	return host, nil
 }
 
+// hostTakesListeners refuses listeners under wasmtime's host at create,
+// before the task child opens them: its C API cannot hand a module a
+// socket. The error names the addresses and the annotation.
+func hostTakesListeners(host string, addrs []string) error {
+	if host != "wasmtime" || len(addrs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s=%s: annotation %s=%q: wasmtime's preview 1 cannot take listening sockets (the default Go host can): %w",
+		listen.Env, strings.Join(addrs, ","), AnnotationWASIHost, host, errdefs.ErrInvalidArgument)
+}
+
 // listenersOf reads WASI_TCP_LISTEN from the process's environment and
 // what its user may bind. The last setting wins, as a shell's would.
 func listenersOf(spec *specs.Spec, proc *specs.Process) ([]string, *taskchild.BindPolicy, error) {

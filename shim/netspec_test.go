@@ -81,3 +81,24 @@ func TestWASIHostOf(t *testing.T) {
 		}
 	}
 }
+
+func TestHostTakesListeners(t *testing.T) {
+	addrs := []string{"127.0.0.1:8080", "[::1]:8081"}
+	for _, host := range []string{"", "go"} {
+		if err := hostTakesListeners(host, addrs); err != nil {
+			t.Errorf("host %q refused listeners: %v", host, err)
+		}
+	}
+	if err := hostTakesListeners("wasmtime", nil); err != nil {
+		t.Errorf("wasmtime without listeners refused: %v", err)
+	}
+	err := hostTakesListeners("wasmtime", addrs)
+	if !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Fatalf("wasmtime with listeners: %v, want InvalidArgument", err)
+	}
+	for _, want := range append(addrs, AnnotationWASIHost) {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}

@@ -76,6 +76,9 @@ func childOptions(spec *specs.Spec, proc *specs.Process, rootfs string) (taskchi
 	if err != nil {
 		return opts, err
 	}
+	if err := hostTakesListeners(wasiHost, listenAddrs); err != nil {
+		return opts, err
+	}
 	cacheDir, cacheMaxBytes := taskchild.CacheFromEnv(os.Getenv)
 	opts.Spec = taskchild.Spec{
 		WASIHost:       wasiHost,
