@@ -21,11 +21,10 @@ import (
 // net-linux.tar, linux/amd64 for CRI's image store), what it answers, and
 // the port that examples/k8s/net-deployment.yaml gives it.
 const (
-	netImage    = "localhost/wasm/net-linux:latest"
-	netImageTar = "net-linux.tar"
-	netHello    = "hello from go\n"
-	netFile     = "hello from the image\n"
-	netPort     = "8080"
+	netLinuxImage    = "localhost/wasm/net-linux:latest"
+	netLinuxImageTar = "net-linux.tar"
+	netHello         = "hello from go\n"
+	podNetPort       = "8080"
 )
 
 // TestCRIPodIP: a wasm Pod with a network namespace of its own (the CRI
@@ -36,12 +35,12 @@ const (
 func TestCRIPodIP(t *testing.T) {
 	cd := startCRIDaemon(t)
 	before := privatecontainerd.MountsUnder(cd.Dir)
-	cd.importLinuxImage(t, netImageTar)
+	cd.importLinuxImage(t, netLinuxImageTar)
 	cd.reachPods(t)
 	started := time.Now()
 	p := cd.runPod(t, "web", false)
-	config := p.containerConfig(netImage, "server", 0, nil, nil, nil)
-	config.Envs = []*runtimeapi.KeyValue{{Key: "WASI_TCP_LISTEN", Value: []byte("0.0.0.0:" + netPort)}}
+	config := p.containerConfig(netLinuxImage, "server", 0, nil, nil, nil)
+	config.Envs = []*runtimeapi.KeyValue{{Key: "WASI_TCP_LISTEN", Value: []byte("0.0.0.0:" + podNetPort)}}
 	id := p.create(t, config)
 	p.start(t, id)
 	cd.waitState(t, id, runtimeapi.ContainerState_CONTAINER_RUNNING)
@@ -71,7 +70,7 @@ func TestCRIPodIP(t *testing.T) {
 // posted to /echo comes back byte for byte.
 func checkNetServer(t *testing.T, ip string) {
 	t.Helper()
-	base := "http://" + net.JoinHostPort(ip, netPort)
+	base := "http://" + net.JoinHostPort(ip, podNetPort)
 	client := &http.Client{Timeout: time.Minute}
 	nettest.CheckHello(t, client, base, netHello)
 	nettest.CheckFile(t, client, base, []byte(netFile))

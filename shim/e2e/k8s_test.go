@@ -24,7 +24,7 @@ func TestKubernetes(t *testing.T) {
 	needK8s(t)
 	cgroupRoot := kubeletCgroupRoot(t)
 	cd := startCRIDaemon(t)
-	cd.importLinuxImage(t, netImageTar)
+	cd.importLinuxImage(t, netLinuxImageTar)
 	cd.reachPods(t)
 	c := startCluster(t, cd.Address, cgroupRoot)
 	c.joinPodNetwork(cd)
