@@ -4,47 +4,17 @@ package wasmexec
 // that wasmtime-go links exports it. wasmtime-go's headers sit in the
 // module cache, at a path that cgo directives cannot name (only ${SRCDIR}
 // is expanded), so the declarations this package uses are written out
-// below, and TestCDeclarationsMatchHeaders compiles them against
+// (shared ones in capi_types.h), and TestCDeclarationsMatchHeaders compiles them against
 // wasmtime's own headers to prove the layouts equal. The symbols resolve
 // against the libwasmtime.a that wasmtime-go's cgo flags put on the link
 // line.
 
 /*
 #cgo !windows LDFLAGS: -lm -ldl -pthread
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
+#include "capi_types.h"
 
-typedef struct wasm_engine_t wasm_engine_t;
 typedef struct wasm_config_t wasm_config_t;
-typedef struct wasmtime_error wasmtime_error_t;
-typedef struct wasmtime_store wasmtime_store_t;
-typedef struct wasmtime_context wasmtime_context_t;
-typedef struct wasmtime_component_t wasmtime_component_t;
-typedef struct wasmtime_component_linker_t wasmtime_component_linker_t;
-typedef struct wasmtime_component_export_index_t wasmtime_component_export_index_t;
 
-typedef struct { size_t size; char *data; } wasm_byte_vec_t;
-
-typedef struct { uint64_t store_id; uint32_t private_; } wasmtime_component_instance_t;
-// The store id and the first index are a struct of their own, padded to
-// 16 bytes, before the second index: the function is 24 bytes.
-typedef struct {
-	struct { uint64_t store_id; uint32_t private1; } store;
-	uint32_t private2;
-} wasmtime_component_func_t;
-
-// A component value is a one-byte kind and a 24-byte union (its largest
-// case, a variant, is a name and a pointer); of the union only the
-// result<_, _> case is read here (is_ok, then the payload).
-typedef struct {
-	uint8_t kind;
-	union {
-		struct { bool is_ok; void *val; } result;
-		uint64_t words[3];
-	} of;
-} wasmtime_component_val_t;
 enum { cswasm_component_result_kind = 19 };
 
 // cgo sees a C union as bytes; read the result case in C.

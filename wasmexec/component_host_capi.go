@@ -5,49 +5,20 @@ package wasmexec
 // that carry a handle table, and the conversion of component values
 // between Go (cval) and wasmtime's wasmtime_component_val_t.
 //
-// The types shared with component_capi.go are declared here exactly as
-// there (cgo gives each C name one Go type per package); the union of a
+// The types shared with component_capi.go come from capi_types.h; the union of a
 // value is mirrored in full by cswasm_valunion_t, and
 // TestCDeclarationsMatchHeaders checks every size, offset and constant
 // against wasmtime's headers (see hostDeclaredLayout).
 
 /*
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
+#include "capi_types.h"
 
-typedef struct wasm_engine_t wasm_engine_t;
-typedef struct wasmtime_error wasmtime_error_t;
-typedef struct wasmtime_store wasmtime_store_t;
-typedef struct wasmtime_context wasmtime_context_t;
-typedef struct wasmtime_component_t wasmtime_component_t;
-typedef struct wasmtime_component_linker_t wasmtime_component_linker_t;
-typedef struct wasmtime_component_export_index_t wasmtime_component_export_index_t;
 typedef struct wasmtime_component_linker_instance_t wasmtime_component_linker_instance_t;
 typedef struct wasmtime_component_resource_type wasmtime_component_resource_type_t;
 typedef struct wasmtime_component_resource_any wasmtime_component_resource_any_t;
 typedef struct wasmtime_component_resource_host wasmtime_component_resource_host_t;
 typedef struct wasmtime_component_func_type_t wasmtime_component_func_type_t;
-
-typedef struct { size_t size; char *data; } wasm_byte_vec_t;
-
-typedef struct { uint64_t store_id; uint32_t private_; } wasmtime_component_instance_t;
-typedef struct {
-	struct { uint64_t store_id; uint32_t private1; } store;
-	uint32_t private2;
-} wasmtime_component_func_t;
-
-// As declared in component_capi.go (the same C name must have the same
-// definition in every file of the package).
-typedef struct {
-	uint8_t kind;
-	union {
-		struct { bool is_ok; void *val; } result;
-		uint64_t words[3];
-	} of;
-} wasmtime_component_val_t;
 
 // A valtype is a kind and a pointer; only deleted here.
 typedef struct { uint8_t kind; void *of; } wasmtime_component_valtype_t;

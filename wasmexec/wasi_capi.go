@@ -7,12 +7,8 @@ package wasmexec
 // wasmtime's headers as those of component_capi.go are.
 
 /*
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdlib.h>
+#include "capi_types.h"
 
-typedef struct wasmtime_error wasmtime_error_t;
-typedef struct wasmtime_context wasmtime_context_t;
 typedef struct wasi_config_t wasi_config_t;
 
 wasmtime_error_t *wasmtime_context_set_wasi(wasmtime_context_t *, wasi_config_t *);
