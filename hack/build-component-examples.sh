@@ -16,16 +16,14 @@
 #   hack/build-component-examples.sh [OUTDIR [IMAGE]]
 #
 # The wrapping is jco's `new --wasi-command`, with the wasi_snapshot_preview1
-# command adapter that jco ships. jco comes from the npm registry, pinned to
-# JCO_VERSION, into bin/npm (never a global install); node and npm must be
+# command adapter that jco ships. jco comes from the npm registry, pinned in
+# hack/npm-tools.sh, into bin/npm (never a global install); node and npm must be
 # installed. clang, wasi-libc and wabt come from Debian when missing (as root).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=${1:-$ROOT/bin/examples/components}
 IMAGE=${2:-$ROOT/bin/images/components.tar}
-JCO_VERSION=1.35.0
-NPM_DIR=$ROOT/bin/npm
 mkdir -p "$OUT" "$(dirname "$IMAGE")"
 OUT=$(cd "$OUT" && pwd)
 cd "$ROOT"
@@ -35,18 +33,10 @@ log() { echo "build-component-examples: $*" >&2; }
 # shellcheck source=need-debian.sh
 source "$ROOT/hack/need-debian.sh"
 
-for tool in node npm; do
-	command -v "$tool" >/dev/null || { log "$tool is missing: install Node.js (20 or later) and npm"; exit 1; }
-done
 need clang lld wasi-libc libclang-rt-14-dev-wasm32 wabt
 
-jco=$NPM_DIR/node_modules/.bin/jco
-if [[ ! -x $jco || $("$jco" --version 2>/dev/null) != "$JCO_VERSION" ]]; then
-	log "installing @bytecodealliance/jco@$JCO_VERSION into $NPM_DIR"
-	mkdir -p "$NPM_DIR"
-	npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error \
-		"@bytecodealliance/jco@$JCO_VERSION" </dev/null >&2
-fi
+# shellcheck source=npm-tools.sh
+source "$ROOT/hack/npm-tools.sh"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

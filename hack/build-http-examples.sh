@@ -28,14 +28,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=${1:-$ROOT/bin/examples/http}
 IMAGE=${2:-$ROOT/bin/images/http.tar}
-JCO_VERSION=1.35.0
-COMPONENTIZE_JS_VERSION=0.23.0
 # The WASI version the handlers speak: componentize-js 0.23's engine
 # (StarlingMonkey) is built against wasi:http 0.2.10; jco ships the 0.2.12
 # WIT, the same interfaces, which is relabelled.
 WASI_SHIPPED=0.2.12
 WASI_VERSION=0.2.10
-NPM_DIR=$ROOT/bin/npm
 mkdir -p "$OUT" "$(dirname "$IMAGE")"
 OUT=$(cd "$OUT" && pwd)
 cd "$ROOT"
@@ -45,22 +42,11 @@ log() { echo "build-http-examples: $*" >&2; }
 # shellcheck source=need-debian.sh
 source "$ROOT/hack/need-debian.sh"
 
-for tool in node npm; do
-	command -v "$tool" >/dev/null || { log "$tool is missing: install Node.js (20 or later) and npm"; exit 1; }
-done
 need clang lld
 
+# shellcheck source=npm-tools.sh
+source "$ROOT/hack/npm-tools.sh"
 export NPM_DIR
-jco=$NPM_DIR/node_modules/.bin/jco
-installed() { node -p "require('$NPM_DIR/node_modules/$1/package.json').version" 2>/dev/null || true; }
-if [[ $(installed @bytecodealliance/jco) != "$JCO_VERSION" ||
-	$(installed @bytecodealliance/componentize-js) != "$COMPONENTIZE_JS_VERSION" ]]; then
-	log "installing @bytecodealliance/jco@$JCO_VERSION and @bytecodealliance/componentize-js@$COMPONENTIZE_JS_VERSION into $NPM_DIR"
-	mkdir -p "$NPM_DIR"
-	npm install --prefix "$NPM_DIR" --save-exact --no-audit --no-fund --loglevel=error \
-		"@bytecodealliance/jco@$JCO_VERSION" \
-		"@bytecodealliance/componentize-js@$COMPONENTIZE_JS_VERSION" </dev/null >&2
-fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
