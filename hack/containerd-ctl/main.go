@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/hack/privatecontainerd"
@@ -30,7 +29,7 @@ func main() {
 	if len(os.Args) < 2 {
 		fail(2, usage)
 	}
-	repo, err := repoRoot()
+	repo, err := privatecontainerd.RepoRoot()
 	if err != nil {
 		fail(1, err.Error())
 	}
@@ -120,22 +119,4 @@ func env(repo string, args []string) error {
 	fmt.Println("export CONTAINERD_SUPPRESS_DEPRECATION_WARNINGS=${CONTAINERD_SUPPRESS_DEPRECATION_WARNINGS:-1}")
 	fmt.Printf("export PATH=%s:$PATH\n", d.Bin)
 	return nil
-}
-
-// repoRoot walks up from the working directory to the folder with go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory: run from the repo")
-		}
-		dir = parent
-	}
 }

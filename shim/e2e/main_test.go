@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -37,7 +36,7 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	repo, err := repoRoot()
+	repo, err := privatecontainerd.RepoRoot()
 	if err != nil {
 		suite.skip = err.Error()
 	} else {
@@ -106,25 +105,6 @@ func daemonVersion() string {
 		return v
 	}
 	return "2.4.2"
-}
-
-// repoRoot walks up from the package directory to the folder with go.mod,
-// so the tests find bin/ wherever go test runs them from.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the test directory")
-		}
-		dir = parent
-	}
 }
 
 // imagesDir holds the image archives to import: bin/images, or
