@@ -96,7 +96,7 @@ func TestPush(t *testing.T) {
 	for _, shape := range []string{"plain", "wasm"} {
 		t.Run(shape, func(t *testing.T) {
 			ref := u.Host + "/wasm/app-" + shape + ":v1"
-			opts, err := parseArgs([]string{"-push", "-plain-http", "-shape", shape, "-ref", ref, filepath.Join(in, "app.wasm")})
+			opts, err := parseArgs([]string{"-push", "-plain-http", "-single-platform", "-shape", shape, "-ref", ref, filepath.Join(in, "app.wasm")})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,5 +117,45 @@ func TestPush(t *testing.T) {
 				t.Errorf("registry has %s, built %s", d, wantDigest)
 			}
 		})
+	}
+}
+
+// TestPushIndex: the default push is the index, whose every platform
+// resolves to the one manifest that was built.
+func TestPushIndex(t *testing.T) {
+	srv := httptest.NewServer(registry.New())
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	in := writeInputs(t)
+	ref := u.Host + "/wasm/app-index:v1"
+	opts, err := parseArgs([]string{"-push", "-ref", ref, filepath.Join(in, "app.wasm")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run(opts); err != nil {
+		t.Fatal(err)
+	}
+	want, err := Build(opts.spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDigest, _ := want.Digest()
+	r, _ := name.ParseReference(ref, name.Insecure)
+	desc, err := remote.Get(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc.MediaType != types.OCIImageIndex {
+		t.Fatalf("registry has a %s, want an index", desc.MediaType)
+	}
+	for _, p := range []string{"wasi/wasm", "linux/amd64", "linux/arm64"} {
+		platform, _ := v1.ParsePlatform(p)
+		img, err := remote.Image(r, remote.WithPlatform(*platform))
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if d, _ := img.Digest(); d != wantDigest {
+			t.Errorf("%s: registry has %s, built %s", p, d, wantDigest)
+		}
 	}
 }

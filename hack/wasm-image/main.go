@@ -6,6 +6,13 @@
 //	    -entrypoint /hello.wasm bin/examples/hello.wasm
 //	ctr -n NS images import --platform wasi/wasm bin/images/hello.tar
 //
+// A wasm image is, by default, an OCI index listing the same manifest
+// under wasi/wasm and under the nodes' platforms (-node-platforms,
+// default linux/amd64,linux/arm64), so every containerd finds it whatever
+// platform it pulls for (README, Kubernetes); -single-platform gives the
+// bare wasi/wasm manifest, the shape of `docker buildx --platform
+// wasi/wasm`, runwasi's oci-tar-builder and `wkg oci push`.
+//
 //	go run ./hack/wasm-image -shape wasm -push -ref 127.0.0.1:5000/wasm/hello:latest \
 //	    bin/examples/hello.wasm
 //	ctr -n NS images pull --plain-http 127.0.0.1:5000/wasm/hello:latest
@@ -35,7 +42,9 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 type options struct {
 	out, ref, platform string
+	nodePlatforms      string
 	push, plainHTTP    bool
+	single             bool
 	spec               Spec
 }
 
@@ -54,7 +63,7 @@ func main() {
 func parseArgs(args []string) (*options, error) {
 	fs := flag.NewFlagSet("wasm-image", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: wasm-image {-o OUT.tar | -push [-plain-http]} -ref NAME:TAG [-shape plain|wasm] [-layer-type MT] [-config-type MT] [-entrypoint PATH] [-cmd ARG]... [-env K=V]... [-annotation K=V]... [-platform OS/ARCH] FILE[:PATH_IN_IMAGE]...")
+		fmt.Fprintln(fs.Output(), "usage: wasm-image {-o OUT.tar | -push [-plain-http]} -ref NAME:TAG [-shape plain|wasm] [-layer-type MT] [-config-type MT] [-entrypoint PATH] [-cmd ARG]... [-env K=V]... [-annotation K=V]... [-platform OS/ARCH] [-node-platforms OS/ARCH,... | -single-platform] FILE[:PATH_IN_IMAGE]...")
 		fs.PrintDefaults()
 	}
 	var o options
@@ -72,6 +81,9 @@ func parseArgs(args []string) (*options, error) {
 	fs.Var(&env, "env", "environment variable K=V (repeatable)")
 	fs.Var(&annotations, "annotation", "manifest annotation K=V (repeatable)")
 	fs.StringVar(&o.platform, "platform", "wasi/wasm", "image platform OS/ARCH[/VARIANT]")
+	fs.StringVar(&o.nodePlatforms, "node-platforms", platformList(DefaultNodePlatforms),
+		"comma-separated platforms an index lists the wasi image under too (empty: none)")
+	fs.BoolVar(&o.single, "single-platform", false, "emit the bare manifest of -platform, no index")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -94,6 +106,15 @@ func (o *options) fill(entrypoint string, cmd, env, annotations, files []string)
 		return fmt.Errorf("-platform %q: %w", o.platform, err)
 	}
 	o.spec.Platform = *platform
+	if !o.single && o.nodePlatforms != "" {
+		for _, s := range strings.Split(o.nodePlatforms, ",") {
+			p, err := v1.ParsePlatform(strings.TrimSpace(s))
+			if err != nil {
+				return fmt.Errorf("-node-platforms %q: %w", s, err)
+			}
+			o.spec.NodePlatforms = append(o.spec.NodePlatforms, *p)
+		}
+	}
 	if entrypoint != "" {
 		o.spec.Entrypoint = []string{entrypoint}
 	}
@@ -135,6 +156,14 @@ func soleModule(files []File) []string {
 	return modules
 }
 
+func platformList(platforms []v1.Platform) string {
+	s := make([]string, len(platforms))
+	for i, p := range platforms {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
+}
+
 func keyValues(list []string) (map[string]string, error) {
 	if len(list) == 0 {
 		return nil, nil
@@ -155,8 +184,14 @@ func run(o *options) error {
 	if err != nil {
 		return err
 	}
+	var idx v1.ImageIndex
+	if wantsIndex(o.spec) {
+		if idx, err = Index(img, o.spec); err != nil {
+			return err
+		}
+	}
 	if o.push {
-		if err := Push(img, o.ref, o.plainHTTP); err != nil {
+		if err := Push(img, idx, o.ref, o.plainHTTP); err != nil {
 			return err
 		}
 	}
@@ -173,7 +208,7 @@ func run(o *options) error {
 		return fmt.Errorf("create output: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if err := WriteLayoutTar(tmp, img, o.ref, o.spec.Platform); err != nil {
+	if err := WriteLayoutTar(tmp, img, idx, o.ref, o.spec.Platform); err != nil {
 		tmp.Close()
 		return err
 	}
