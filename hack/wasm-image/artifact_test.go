@@ -121,7 +121,7 @@ func TestPush(t *testing.T) {
 }
 
 // TestPushIndex: the default push is the index, whose every platform
-// resolves to the one manifest that was built.
+// resolves to the manifest built for it.
 func TestPushIndex(t *testing.T) {
 	srv := httptest.NewServer(registry.New())
 	defer srv.Close()
@@ -135,18 +135,22 @@ func TestPushIndex(t *testing.T) {
 	if err := run(opts); err != nil {
 		t.Fatal(err)
 	}
-	want, err := Build(opts.spec)
+	img, err := Build(opts.spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantDigest, _ := want.Digest()
+	idx, err := Index(img, opts.spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDigest, _ := idx.Digest()
 	r, _ := name.ParseReference(ref, name.Insecure)
 	desc, err := remote.Get(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if desc.MediaType != types.OCIImageIndex {
-		t.Fatalf("registry has a %s, want an index", desc.MediaType)
+	if desc.MediaType != types.OCIImageIndex || desc.Digest != wantDigest {
+		t.Fatalf("registry has %s %s, want index %s", desc.MediaType, desc.Digest, wantDigest)
 	}
 	for _, p := range []string{"wasi/wasm", "linux/amd64", "linux/arm64"} {
 		platform, _ := v1.ParsePlatform(p)
@@ -154,8 +158,12 @@ func TestPushIndex(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
-		if d, _ := img.Digest(); d != wantDigest {
-			t.Errorf("%s: registry has %s, built %s", p, d, wantDigest)
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Platform().String() != p {
+			t.Errorf("%s resolves to a config of %s", p, cfg.Platform())
 		}
 	}
 }

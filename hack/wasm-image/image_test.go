@@ -245,58 +245,15 @@ func firstManifest(t *testing.T, file string) (v1.ImageIndex, v1.Hash) {
 	}
 }
 
-// TestBuildIndex: by default a wasi image is an index listing one
-// manifest under wasi/wasm first and then under the node platforms, named
-// in index.json; a native image and -single-platform stay bare manifests.
+// TestBuildIndex: by default a wasi image is an index listing the wasi/wasm
+// manifest first and then one per node platform with the same layers and
+// a config on that platform, named in index.json; a native image and -single-platform stay bare manifests.
 func TestBuildIndex(t *testing.T) {
 	in := writeInputs(t)
-	file := buildTar(t, t.TempDir(), "app.tar", "-ref", "localhost/wasm/app:v1", filepath.Join(in, "app.wasm"))
-	top, err := readLayout(t, file).ImageIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tm, err := top.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(tm.Manifests) != 1 || tm.Manifests[0].MediaType != types.OCIImageIndex {
-		t.Fatalf("index.json %+v, want one image index", tm.Manifests)
-	}
-	if got := tm.Manifests[0].Annotations[annotationImageName]; got != "localhost/wasm/app:v1" {
-		t.Errorf("%s = %q", annotationImageName, got)
-	}
-	idx, err := top.ImageIndex(tm.Manifests[0].Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var platforms []string
-	for _, d := range im.Manifests {
-		if d.MediaType != types.OCIManifestSchema1 || d.Platform == nil {
-			t.Fatalf("entry %+v, want an OCI manifest with a platform", d)
-		}
-		if d.Digest != im.Manifests[0].Digest {
-			t.Errorf("%s lists %s, wasi/wasm lists %s: want one manifest", d.Platform, d.Digest, im.Manifests[0].Digest)
-		}
-		platforms = append(platforms, d.Platform.String())
-	}
-	if want := []string{"wasi/wasm", "linux/amd64", "linux/arm64"}; !slices.Equal(platforms, want) {
-		t.Errorf("platforms %q, want %q", platforms, want)
-	}
-	img, err := idx.Image(im.Manifests[0].Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.OS != "wasi" || cfg.Architecture != "wasm" {
-		t.Errorf("config platform %s/%s, want wasi/wasm", cfg.OS, cfg.Architecture)
-	}
+	file := indexOf(t, in, "-shape", "wasm", "-config-type", string(ConfigTypeCNCF))
+	checkIndex(t, file, ConfigTypeCNCF)
+	file = indexOf(t, in)
+	im := checkIndex(t, file, types.OCIConfigJSON)
 
 	custom := buildTar(t, t.TempDir(), "custom.tar", "-ref", "localhost/wasm/app:v1",
 		"-node-platforms", "linux/riscv64", filepath.Join(in, "app.wasm"))
@@ -305,7 +262,7 @@ func TestBuildIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cm.Manifests) != 2 || cm.Manifests[1].Platform.String() != "linux/riscv64" || digest != im.Manifests[0].Digest {
+	if len(cm.Manifests) != 2 || cm.Manifests[1].Platform.String() != "linux/riscv64" || digest != im.Manifests[0].Digest || cm.Manifests[1].Digest == digest {
 		t.Errorf("-node-platforms linux/riscv64: index %+v", cm.Manifests)
 	}
 
@@ -403,4 +360,78 @@ func TestTagOf(t *testing.T) {
 			t.Errorf("tagOf(%q) = %q, want %q", ref, got, want)
 		}
 	}
+}
+
+func indexOf(t *testing.T, in string, args ...string) string {
+	t.Helper()
+	return buildTar(t, t.TempDir(), "app.tar", append(args, "-ref", "localhost/wasm/app:v1", filepath.Join(in, "app.wasm"))...)
+}
+
+// checkIndex checks the image index of a layout tar and returns it.
+func checkIndex(t *testing.T, file string, configType types.MediaType) *v1.IndexManifest {
+	t.Helper()
+	top, err := readLayout(t, file).ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, err := top.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tm.Manifests) != 1 || tm.Manifests[0].MediaType != types.OCIImageIndex {
+		t.Fatalf("index.json %+v, want one image index", tm.Manifests)
+	}
+	if got := tm.Manifests[0].Annotations[annotationImageName]; got != "localhost/wasm/app:v1" {
+		t.Errorf("%s = %q", annotationImageName, got)
+	}
+	idx, err := top.ImageIndex(tm.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var platforms []string
+	var layers []v1.Hash
+	for i, d := range im.Manifests {
+		if d.MediaType != types.OCIManifestSchema1 || d.Platform == nil {
+			t.Fatalf("entry %+v, want an OCI manifest with a platform", d)
+		}
+		platforms = append(platforms, d.Platform.String())
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Config.MediaType != configType {
+			t.Errorf("%s: config media type %s, want %s", d.Platform, m.Config.MediaType, configType)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Platform().String(); got != d.Platform.String() {
+			t.Errorf("%s: config says %s", d.Platform, got)
+		}
+		if !slices.Equal(cfg.Config.Entrypoint, []string{"/app.wasm"}) {
+			t.Errorf("%s: entrypoint %q", d.Platform, cfg.Config.Entrypoint)
+		}
+		var digests []v1.Hash
+		for _, l := range m.Layers {
+			digests = append(digests, l.Digest)
+		}
+		if i == 0 {
+			layers = digests
+		} else if !slices.Equal(digests, layers) {
+			t.Errorf("%s: layers %v, wasi/wasm has %v", d.Platform, digests, layers)
+		}
+	}
+	if want := []string{"wasi/wasm", "linux/amd64", "linux/arm64"}; !slices.Equal(platforms, want) {
+		t.Errorf("platforms %q, want %q", platforms, want)
+	}
+	return im
 }

@@ -10,10 +10,11 @@ import (
 )
 
 // DefaultNodePlatforms are the platforms the builder lists next to
-// wasi/wasm by default: the nodes' own. containerd's CRI (1.6, 1.7, and
-// 2.x without runtime_platforms or the kubelet's runtime handler) pulls
-// and unpacks an image for the node's platform only; a module runs on any
-// of them, so the same manifest serves them all.
+// wasi/wasm by default: the nodes' own. containerd's CRI (1.6, and 2.x
+// whatever runtime_platforms and the kubelet's runtime handler say) pulls
+// and unpacks an image for the node's platform only, and its unpacker
+// reads the platform from the image config: a wasi/wasm config gets no
+// snapshot, so a Pod of a plain-shape wasi/wasm image finds no rootfs.
 var DefaultNodePlatforms = []v1.Platform{
 	{OS: "linux", Architecture: "amd64"},
 	{OS: "linux", Architecture: "arm64"},
@@ -25,10 +26,10 @@ func wantsIndex(spec Spec) bool {
 	return spec.Platform.OS == "wasi" && len(spec.NodePlatforms) > 0
 }
 
-// Index returns an OCI image index listing img under spec.Platform and then
-// under each of spec.NodePlatforms: every entry is the same manifest, so
-// the layers and config (whose platform stays spec.Platform) are stored
-// once whichever platform a client pulls.
+// Index returns an OCI image index listing img under spec.Platform and then,
+// for each of spec.NodePlatforms, img with the config's platform set to
+// that one: the manifests share every layer, and their configs differ in
+// the platform alone, which is what containerd's unpacker matches.
 func Index(img v1.Image, spec Spec) (v1.ImageIndex, error) {
 	platforms := append([]v1.Platform{spec.Platform}, spec.NodePlatforms...)
 	seen := map[string]bool{}
@@ -38,8 +39,15 @@ func Index(img v1.Image, spec Spec) (v1.ImageIndex, error) {
 			return nil, fmt.Errorf("platform %s listed twice", p)
 		}
 		seen[p.String()] = true
+		add := img
+		if p.String() != spec.Platform.String() {
+			var err error
+			if add, err = onPlatform(img, p, spec.ConfigType); err != nil {
+				return nil, err
+			}
+		}
 		adds = append(adds, mutate.IndexAddendum{
-			Add:        img,
+			Add:        add,
 			Descriptor: v1.Descriptor{Platform: &p},
 		})
 	}
@@ -49,4 +57,28 @@ func Index(img v1.Image, spec Spec) (v1.ImageIndex, error) {
 		return nil, fmt.Errorf("build index: %w", err)
 	}
 	return idx, nil
+}
+
+// onPlatform is img with its config saying platform p. A config of
+// another media type than the OCI one (configType) is kept byte for byte
+// by go-containerregistry, so the change goes through the OCI type and the
+// type is put back after.
+func onPlatform(img v1.Image, p v1.Platform, configType types.MediaType) (v1.Image, error) {
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg = cfg.DeepCopy()
+	cfg.OS, cfg.Architecture, cfg.Variant, cfg.OSVersion = p.OS, p.Architecture, p.Variant, p.OSVersion
+	if configType != "" {
+		img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	}
+	out, err := mutate.ConfigFile(img, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("config for %s: %w", p, err)
+	}
+	if configType != "" {
+		out = mutate.ConfigMediaType(out, configType)
+	}
+	return out, nil
 }

@@ -6,10 +6,10 @@
 //	    -entrypoint /hello.wasm bin/examples/hello.wasm
 //	ctr -n NS images import --platform wasi/wasm bin/images/hello.tar
 //
-// A wasm image is, by default, an OCI index listing the same manifest
-// under wasi/wasm and under the nodes' platforms (-node-platforms,
-// default linux/amd64,linux/arm64), so every containerd finds it whatever
-// platform it pulls for (README, Kubernetes); -single-platform gives the
+// A wasm image is, by default, an OCI index listing the wasi/wasm manifest
+// and one per node platform (-node-platforms, default
+// linux/amd64,linux/arm64) with the same layers, so every containerd finds
+// and unpacks it whatever platform it pulls for (README, Kubernetes); -single-platform gives the
 // bare wasi/wasm manifest, the shape of `docker buildx --platform
 // wasi/wasm`, runwasi's oci-tar-builder and `wkg oci push`.
 //
