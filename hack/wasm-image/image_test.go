@@ -247,7 +247,9 @@ func firstManifest(t *testing.T, file string) (v1.ImageIndex, v1.Hash) {
 
 // TestBuildIndex: by default a wasi image is an index listing the wasi/wasm
 // manifest first and then one per node platform with the same layers and
-// a config on that platform, named in index.json; a native image and -single-platform stay bare manifests.
+// a config on that platform, named in index.json; -node-platforms ”
+// lists wasi/wasm alone; a native image and -single-platform stay bare
+// manifests.
 func TestBuildIndex(t *testing.T) {
 	in := writeInputs(t)
 	file := indexOf(t, in, "-shape", "wasm", "-config-type", string(ConfigTypeCNCF))
@@ -266,9 +268,19 @@ func TestBuildIndex(t *testing.T) {
 		t.Errorf("-node-platforms linux/riscv64: index %+v", cm.Manifests)
 	}
 
+	wasiOnly := buildTar(t, t.TempDir(), "wasi.tar", "-ref", "localhost/wasm/app:v1",
+		"-node-platforms", "", filepath.Join(in, "app.wasm"))
+	wi, wasiDigest := firstManifest(t, wasiOnly)
+	wm, err := wi.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wm.Manifests) != 1 || wm.Manifests[0].Platform.String() != "wasi/wasm" || wasiDigest != im.Manifests[0].Digest {
+		t.Errorf("-node-platforms '': index %+v, want wasi/wasm alone", wm.Manifests)
+	}
+
 	for name, args := range map[string][]string{
 		"single": {"-single-platform"},
-		"none":   {"-node-platforms", ""},
 		"native": {"-platform", "linux/amd64"},
 	} {
 		file := buildTar(t, t.TempDir(), name+".tar", append(args, "-ref", "localhost/wasm/app:v1", filepath.Join(in, "app.wasm"))...)

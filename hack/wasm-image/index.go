@@ -20,10 +20,12 @@ var DefaultNodePlatforms = []v1.Platform{
 	{OS: "linux", Architecture: "arm64"},
 }
 
-// wantsIndex tells whether spec gets the multi-platform shape: only a wasm
-// image does, a native (linux/ARCH) image runs on its own platform only.
-func wantsIndex(spec Spec) bool {
-	return spec.Platform.OS == "wasi" && len(spec.NodePlatforms) > 0
+// wantsIndex tells whether o gets an index: a wasm image does unless
+// -single-platform, a native (linux/ARCH) image runs on its own platform
+// only. With no node platforms the index lists wasi/wasm alone, the shape
+// of `docker buildx --platform wasi/wasm`.
+func wantsIndex(o *options) bool {
+	return o.spec.Platform.OS == "wasi" && !o.single
 }
 
 // Index returns an OCI image index listing img under spec.Platform and then,

@@ -9,9 +9,11 @@
 // A wasm image is, by default, an OCI index listing the wasi/wasm manifest
 // and one per node platform (-node-platforms, default
 // linux/amd64,linux/arm64) with the same layers, so every containerd finds
-// and unpacks it whatever platform it pulls for (README, Kubernetes); -single-platform gives the
-// bare wasi/wasm manifest, the shape of `docker buildx --platform
-// wasi/wasm`, runwasi's oci-tar-builder and `wkg oci push`.
+// and unpacks it whatever platform it pulls for (README, Kubernetes).
+// The shapes of other tools: -node-platforms ” gives an index of
+// wasi/wasm alone (as `docker buildx --platform wasi/wasm` pushes one
+// when it writes an index), -single-platform
+// the bare wasi/wasm manifest (runwasi's oci-tar-builder, `wkg oci push`).
 //
 //	go run ./hack/wasm-image -shape wasm -push -ref 127.0.0.1:5000/wasm/hello:latest \
 //	    bin/examples/hello.wasm
@@ -82,7 +84,7 @@ func parseArgs(args []string) (*options, error) {
 	fs.Var(&annotations, "annotation", "manifest annotation K=V (repeatable)")
 	fs.StringVar(&o.platform, "platform", "wasi/wasm", "image platform OS/ARCH[/VARIANT]")
 	fs.StringVar(&o.nodePlatforms, "node-platforms", platformList(DefaultNodePlatforms),
-		"comma-separated platforms an index lists the wasi image under too (empty: none)")
+		"comma-separated platforms the index lists the wasi image under too (empty: wasi/wasm alone)")
 	fs.BoolVar(&o.single, "single-platform", false, "emit the bare manifest of -platform, no index")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -106,7 +108,7 @@ func (o *options) fill(entrypoint string, cmd, env, annotations, files []string)
 		return fmt.Errorf("-platform %q: %w", o.platform, err)
 	}
 	o.spec.Platform = *platform
-	if !o.single && o.nodePlatforms != "" {
+	if !o.single && o.nodePlatforms != "" && o.spec.Platform.OS == "wasi" {
 		for _, s := range strings.Split(o.nodePlatforms, ",") {
 			p, err := v1.ParsePlatform(strings.TrimSpace(s))
 			if err != nil {
@@ -185,7 +187,7 @@ func run(o *options) error {
 		return err
 	}
 	var idx v1.ImageIndex
-	if wantsIndex(o.spec) {
+	if wantsIndex(o) {
 		if idx, err = Index(img, o.spec); err != nil {
 			return err
 		}
