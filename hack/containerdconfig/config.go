@@ -155,6 +155,11 @@ func WithCRI(d Daemon, version string, c CRI) string {
 	}
 	return "version = 3\n" + common + fmt.Sprintf(`
 [plugins."io.containerd.cri.v1.images"]
+  # The client's pull, not the transfer service's: it unpacks the manifest
+  # it picked whatever platform its config says, so a bare wasi/wasm
+  # manifest gets a rootfs; the transfer service unpacks only configs of
+  # the node's platform (2.1 falls back to this pull on its defaults,
+  # 2.4 does not).
   use_local_image_pull = true
 
 [plugins."io.containerd.cri.v1.images".pinned_images]

@@ -145,7 +145,8 @@ func TestWithCRI(t *testing.T) {
 			parsed
 			Plugins struct {
 				Images struct {
-					Pinned struct {
+					LocalPull bool `toml:"use_local_image_pull"`
+					Pinned    struct {
 						Sandbox string `toml:"sandbox"`
 					} `toml:"pinned_images"`
 					Platforms map[string]struct {
@@ -179,6 +180,9 @@ func TestWithCRI(t *testing.T) {
 		checkRuntimes(t, rt.Containerd.Runtimes)
 		if rp := p.Plugins.Images.Platforms; len(rp) != 1 || rp["wasm"].Platform != "wasi/wasm" || rp["wasm"].Snapshotter != "overlayfs" {
 			t.Errorf("runtime_platforms %+v, want wasm on wasi/wasm", rp)
+		}
+		if !p.Plugins.Images.LocalPull {
+			t.Error("use_local_image_pull is off")
 		}
 		if p.Root != d.Root || p.GRPC.Address != d.Address {
 			t.Errorf("root %q address %q", p.Root, p.GRPC.Address)

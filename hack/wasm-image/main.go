@@ -10,10 +10,10 @@
 // and one per node platform (-node-platforms, default
 // linux/amd64,linux/arm64) with the same layers, so every containerd finds
 // and unpacks it whatever platform it pulls for (README, Kubernetes).
-// The shapes of other tools: -node-platforms ” gives an index of
+// The shapes of other tools: -node-platforms "" gives an index of
 // wasi/wasm alone (as `docker buildx --platform wasi/wasm` pushes one
-// when it writes an index), -single-platform
-// the bare wasi/wasm manifest (runwasi's oci-tar-builder, `wkg oci push`).
+// when it writes an index), -single-platform the bare wasi/wasm manifest
+// (runwasi's oci-tar-builder, `wkg oci push`).
 //
 //	go run ./hack/wasm-image -shape wasm -push -ref 127.0.0.1:5000/wasm/hello:latest \
 //	    bin/examples/hello.wasm
