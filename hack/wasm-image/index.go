@@ -12,9 +12,10 @@ import (
 // DefaultNodePlatforms are the platforms the builder lists next to
 // wasi/wasm by default: the nodes' own. containerd's CRI (1.6, and 2.x
 // whatever runtime_platforms and the kubelet's runtime handler say) pulls
-// and unpacks an image for the node's platform only, and its unpacker
-// reads the platform from the image config: a wasi/wasm config gets no
-// snapshot, so a Pod of a plain-shape wasi/wasm image finds no rootfs.
+// an index's entry for the node's platform only, and 2.4's default pull
+// (the transfer service) unpacks only a config of that platform: a
+// wasi/wasm config gets no snapshot, and a Pod of a plain-shape image no
+// rootfs (docs/design.md, Kubernetes).
 var DefaultNodePlatforms = []v1.Platform{
 	{OS: "linux", Architecture: "amd64"},
 	{OS: "linux", Architecture: "arm64"},

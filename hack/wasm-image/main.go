@@ -4,7 +4,7 @@
 //
 //	go run ./hack/wasm-image -o bin/images/hello.tar -ref localhost/wasm/hello:latest \
 //	    -entrypoint /hello.wasm bin/examples/hello.wasm
-//	ctr -n NS images import --platform wasi/wasm bin/images/hello.tar
+//	ctr -n NS images import bin/images/hello.tar
 //
 // A wasm image is, by default, an OCI index listing the wasi/wasm manifest
 // and one per node platform (-node-platforms, default
