@@ -70,7 +70,7 @@ test-k8s: build images containerd ## a single-node Kubernetes (built by hack/ins
 	hack/install-k8s.sh
 	@for v in $(CONTAINERD_VERSIONS); do \
 		echo "== kubelet against containerd $$v"; \
-		E2E_K8S=1 E2E_CONTAINERD_VERSION=$$v $(GO) test -count=1 -timeout 15m -run '^TestKubernetes$$' ./shim/e2e/ || exit 1; \
+		E2E_K8S=1 E2E_CONTAINERD_VERSION=$$v $(GO) test -count=1 -timeout 15m -run '^TestKubernetes' ./shim/e2e/ || exit 1; \
 	done
 
 bench: build ## runc vs the shim through a private containerd: table and plot in bin/bench (BENCH_FLAGS="-n 30 -density 50 -tasks 1000")

@@ -19,6 +19,6 @@ hack/containerd.sh start "$DIR" "$VERSION"
 ctr() { hack/ctr.sh "$DIR" -n demo "$@"; }
 run() { echo "+ ctr $*"; ctr "$@"; }
 
-ctr images import --platform wasi/wasm bin/images/hello.tar >/dev/null
+ctr images import bin/images/hello.tar >/dev/null
 run run --rm --runtime io.containerd.wasm.v1 localhost/wasm/hello:latest demo-hello
 run run --rm --runtime io.containerd.wasm.v1 localhost/wasm/hello:latest demo-args /hello.wasm from the demo

@@ -120,6 +120,13 @@ type Runtime struct {
 	// Options is the runtime's options table, as strings; 1.6 passes
 	// only ConfigPath (an options file) to the shim, 2.x the table.
 	Options map[string]string
+	// Platform is the handler's image platform (2.x's runtime_platforms,
+	// e.g. wasi/wasm); "" lists none. 2.1 and 2.4 take only the
+	// snapshotter from it for a PullImage that names the handler (the
+	// kubelet's RuntimeClassInImageCriApi): they pull and unpack for the
+	// node's platform whatever it says (README, Kubernetes). 1.6 has no
+	// such table.
+	Platform string
 }
 
 // WithCRI is the config of a daemon with the CRI plugin on, in the format
@@ -147,16 +154,24 @@ func WithCRI(d Daemon, version string, c CRI) string {
 `, c.SandboxImage, c.CNIBinDir, c.CNIConfDir) + runtimes(`plugins."io.containerd.grpc.v1.cri".containerd.runtimes`, c.Runtimes)
 	}
 	return "version = 3\n" + common + fmt.Sprintf(`
+[plugins."io.containerd.cri.v1.images"]
+  # The client's pull, not the transfer service's: it unpacks the manifest
+  # it picked whatever platform its config says, so a bare wasi/wasm
+  # manifest gets a rootfs; the transfer service unpacks only configs of
+  # the node's platform (2.1 falls back to this pull on its defaults,
+  # 2.4 does not).
+  use_local_image_pull = true
+
 [plugins."io.containerd.cri.v1.images".pinned_images]
   sandbox = %q
-
+%s
 [plugins."io.containerd.cri.v1.runtime"]
   restrict_oom_score_adj = true
   netns_mounts_under_state_dir = true
   [plugins."io.containerd.cri.v1.runtime".cni]
     bin_dirs = [%q]
     conf_dir = %q
-`, c.SandboxImage, c.CNIBinDir, c.CNIConfDir) + runtimes(`plugins."io.containerd.cri.v1.runtime".containerd.runtimes`, c.Runtimes) + `
+`, c.SandboxImage, runtimePlatforms(c.Runtimes), c.CNIBinDir, c.CNIConfDir) + runtimes(`plugins."io.containerd.cri.v1.runtime".containerd.runtimes`, c.Runtimes) + `
 [plugins."io.containerd.grpc.v1.cri"]
   disable_tcp_service = true
   stream_server_address = "127.0.0.1"
@@ -176,6 +191,19 @@ func runtimes(prefix string, rs []Runtime) string {
 		for _, k := range slices.Sorted(maps.Keys(r.Options)) {
 			fmt.Fprintf(&b, "      %s = %q\n", k, r.Options[k])
 		}
+	}
+	return b.String()
+}
+
+// runtimePlatforms are 2.x's runtime_platforms tables of the runtimes that
+// name a platform, on the default snapshotter.
+func runtimePlatforms(rs []Runtime) string {
+	var b strings.Builder
+	for _, r := range rs {
+		if r.Platform == "" {
+			continue
+		}
+		fmt.Fprintf(&b, "\n[plugins.\"io.containerd.cri.v1.images\".runtime_platforms.%s]\n  platform = %q\n  snapshotter = \"overlayfs\"\n", r.Handler, r.Platform)
 	}
 	return b.String()
 }

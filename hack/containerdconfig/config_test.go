@@ -86,7 +86,7 @@ func TestWithCRI(t *testing.T) {
 		CNIBinDir:    "/usr/lib/cni",
 		CNIConfDir:   "/d/cni",
 		Runtimes: []Runtime{
-			{Handler: "wasm", Type: "io.containerd.wasm.v1"},
+			{Handler: "wasm", Type: "io.containerd.wasm.v1", Platform: "wasi/wasm"},
 			{Handler: "wasm-opt", Type: "io.containerd.wasm.v1", Options: map[string]string{"BinaryName": "/d/runc", "A": "b"}},
 		},
 	}
@@ -145,9 +145,14 @@ func TestWithCRI(t *testing.T) {
 			parsed
 			Plugins struct {
 				Images struct {
-					Pinned struct {
+					LocalPull bool `toml:"use_local_image_pull"`
+					Pinned    struct {
 						Sandbox string `toml:"sandbox"`
 					} `toml:"pinned_images"`
+					Platforms map[string]struct {
+						Platform    string `toml:"platform"`
+						Snapshotter string `toml:"snapshotter"`
+					} `toml:"runtime_platforms"`
 				} `toml:"io.containerd.cri.v1.images"`
 				Runtime struct {
 					Restrict bool `toml:"restrict_oom_score_adj"`
@@ -173,6 +178,12 @@ func TestWithCRI(t *testing.T) {
 			t.Errorf("version %d, plugins %+v", p.Version, p.Plugins)
 		}
 		checkRuntimes(t, rt.Containerd.Runtimes)
+		if rp := p.Plugins.Images.Platforms; len(rp) != 1 || rp["wasm"].Platform != "wasi/wasm" || rp["wasm"].Snapshotter != "overlayfs" {
+			t.Errorf("runtime_platforms %+v, want wasm on wasi/wasm", rp)
+		}
+		if !p.Plugins.Images.LocalPull {
+			t.Error("use_local_image_pull is off")
+		}
 		if p.Root != d.Root || p.GRPC.Address != d.Address {
 			t.Errorf("root %q address %q", p.Root, p.GRPC.Address)
 		}

@@ -96,7 +96,7 @@ func TestPush(t *testing.T) {
 	for _, shape := range []string{"plain", "wasm"} {
 		t.Run(shape, func(t *testing.T) {
 			ref := u.Host + "/wasm/app-" + shape + ":v1"
-			opts, err := parseArgs([]string{"-push", "-plain-http", "-shape", shape, "-ref", ref, filepath.Join(in, "app.wasm")})
+			opts, err := parseArgs([]string{"-push", "-plain-http", "-single-platform", "-shape", shape, "-ref", ref, filepath.Join(in, "app.wasm")})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,5 +117,53 @@ func TestPush(t *testing.T) {
 				t.Errorf("registry has %s, built %s", d, wantDigest)
 			}
 		})
+	}
+}
+
+// TestPushIndex: the default push is the index, whose every platform
+// resolves to the manifest built for it.
+func TestPushIndex(t *testing.T) {
+	srv := httptest.NewServer(registry.New())
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	in := writeInputs(t)
+	ref := u.Host + "/wasm/app-index:v1"
+	opts, err := parseArgs([]string{"-push", "-ref", ref, filepath.Join(in, "app.wasm")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run(opts); err != nil {
+		t.Fatal(err)
+	}
+	img, err := Build(opts.spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := Index(img, opts.spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDigest, _ := idx.Digest()
+	r, _ := name.ParseReference(ref, name.Insecure)
+	desc, err := remote.Get(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc.MediaType != types.OCIImageIndex || desc.Digest != wantDigest {
+		t.Fatalf("registry has %s %s, want index %s", desc.MediaType, desc.Digest, wantDigest)
+	}
+	for _, p := range []string{"wasi/wasm", "linux/amd64", "linux/arm64"} {
+		platform, _ := v1.ParsePlatform(p)
+		img, err := remote.Image(r, remote.WithPlatform(*platform))
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Platform().String() != p {
+			t.Errorf("%s resolves to a config of %s", p, cfg.Platform())
+		}
 	}
 }

@@ -50,6 +50,9 @@ type Spec struct {
 	Env         []string
 	Annotations map[string]string // on the manifest
 	Platform    v1.Platform
+	// NodePlatforms are the other platforms the index of a wasi image
+	// lists the same manifest under (none: a bare manifest).
+	NodePlatforms []v1.Platform
 	// LayerType is the media type of the modules' layers in ShapeWasm
 	// (default LayerTypeComponent).
 	LayerType types.MediaType

@@ -127,7 +127,7 @@ func writeInputs(t *testing.T) string {
 func TestBuildImage(t *testing.T) {
 	in := writeInputs(t)
 	file := buildTar(t, t.TempDir(), "app.tar",
-		"-ref", "localhost/wasm/app:v1", "-entrypoint", "/app.wasm",
+		"-single-platform", "-ref", "localhost/wasm/app:v1", "-entrypoint", "/app.wasm",
 		"-env", "A=1", "-env", "B=two", "-annotation", "purpose=test",
 		filepath.Join(in, "app.wasm"), filepath.Join(in, "hello.txt")+":/data/hello.txt", filepath.Join(in, "native")+":/bin/native")
 
@@ -222,18 +222,87 @@ func digestOf(t *testing.T, file string) v1.Hash {
 }
 
 // firstManifest is the index of an OCI layout tar and its first
-// manifest's digest.
+// manifest's digest, looking into the image's own index when the layout
+// holds one (the builder's default shape).
 func firstManifest(t *testing.T, file string) (v1.ImageIndex, v1.Hash) {
 	t.Helper()
 	idx, err := readLayout(t, file).ImageIndex()
 	if err != nil {
 		t.Fatal(err)
 	}
-	im, err := idx.IndexManifest()
+	for {
+		im, err := idx.IndexManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		desc := im.Manifests[0]
+		if !desc.MediaType.IsIndex() {
+			return idx, desc.Digest
+		}
+		if idx, err = idx.ImageIndex(desc.Digest); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestBuildIndex: by default a wasi image is an index listing the wasi/wasm
+// manifest first and then one per node platform with the same layers and
+// a config on that platform, named in index.json; -node-platforms ”
+// lists wasi/wasm alone; a native image and -single-platform stay bare
+// manifests.
+func TestBuildIndex(t *testing.T) {
+	in := writeInputs(t)
+	file := indexOf(t, in, "-shape", "wasm", "-config-type", string(ConfigTypeCNCF))
+	checkIndex(t, file, ConfigTypeCNCF)
+	file = indexOf(t, in)
+	im := checkIndex(t, file, types.OCIConfigJSON)
+
+	custom := buildTar(t, t.TempDir(), "custom.tar", "-ref", "localhost/wasm/app:v1",
+		"-node-platforms", "linux/riscv64", filepath.Join(in, "app.wasm"))
+	ci, digest := firstManifest(t, custom)
+	cm, err := ci.IndexManifest()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return idx, im.Manifests[0].Digest
+	if len(cm.Manifests) != 2 || cm.Manifests[1].Platform.String() != "linux/riscv64" || digest != im.Manifests[0].Digest || cm.Manifests[1].Digest == digest {
+		t.Errorf("-node-platforms linux/riscv64: index %+v", cm.Manifests)
+	}
+
+	wasiOnly := buildTar(t, t.TempDir(), "wasi.tar", "-ref", "localhost/wasm/app:v1",
+		"-node-platforms", "", filepath.Join(in, "app.wasm"))
+	wi, wasiDigest := firstManifest(t, wasiOnly)
+	wm, err := wi.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wm.Manifests) != 1 || wm.Manifests[0].Platform.String() != "wasi/wasm" || wasiDigest != im.Manifests[0].Digest {
+		t.Errorf("-node-platforms '': index %+v, want wasi/wasm alone", wm.Manifests)
+	}
+
+	for name, args := range map[string][]string{
+		"single": {"-single-platform"},
+		"native": {"-platform", "linux/amd64"},
+	} {
+		file := buildTar(t, t.TempDir(), name+".tar", append(args, "-ref", "localhost/wasm/app:v1", filepath.Join(in, "app.wasm"))...)
+		top, err := readLayout(t, file).ImageIndex()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tm, err := top.IndexManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tm.Manifests) != 1 || tm.Manifests[0].MediaType != types.OCIManifestSchema1 {
+			t.Errorf("%s: index.json %+v, want one bare manifest", name, tm.Manifests)
+		}
+	}
+	opts, err := parseArgs([]string{"-o", filepath.Join(t.TempDir(), "x.tar"), "-ref", "x:y", "-node-platforms", "wasi/wasm", filepath.Join(in, "app.wasm")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run(opts); err == nil {
+		t.Error("an index listing wasi/wasm twice was built, want an error")
+	}
 }
 
 func TestPlatformFlag(t *testing.T) {
@@ -260,6 +329,7 @@ func TestBadArgs(t *testing.T) {
 		{"no files", []string{"-o", "x.tar", "-ref", "x:y"}},
 		{"bad env", []string{"-o", "x.tar", "-ref", "x:y", "-env", "NOEQUALS", wasm}},
 		{"bad platform", []string{"-o", "x.tar", "-ref", "x:y", "-platform", "a/b/c/d", wasm}},
+		{"bad node platform", []string{"-o", "x.tar", "-ref", "x:y", "-node-platforms", "linux/amd64,a/b/c/d", wasm}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -302,4 +372,78 @@ func TestTagOf(t *testing.T) {
 			t.Errorf("tagOf(%q) = %q, want %q", ref, got, want)
 		}
 	}
+}
+
+func indexOf(t *testing.T, in string, args ...string) string {
+	t.Helper()
+	return buildTar(t, t.TempDir(), "app.tar", append(args, "-ref", "localhost/wasm/app:v1", filepath.Join(in, "app.wasm"))...)
+}
+
+// checkIndex checks the image index of a layout tar and returns it.
+func checkIndex(t *testing.T, file string, configType types.MediaType) *v1.IndexManifest {
+	t.Helper()
+	top, err := readLayout(t, file).ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, err := top.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tm.Manifests) != 1 || tm.Manifests[0].MediaType != types.OCIImageIndex {
+		t.Fatalf("index.json %+v, want one image index", tm.Manifests)
+	}
+	if got := tm.Manifests[0].Annotations[annotationImageName]; got != "localhost/wasm/app:v1" {
+		t.Errorf("%s = %q", annotationImageName, got)
+	}
+	idx, err := top.ImageIndex(tm.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var platforms []string
+	var layers []v1.Hash
+	for i, d := range im.Manifests {
+		if d.MediaType != types.OCIManifestSchema1 || d.Platform == nil {
+			t.Fatalf("entry %+v, want an OCI manifest with a platform", d)
+		}
+		platforms = append(platforms, d.Platform.String())
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Config.MediaType != configType {
+			t.Errorf("%s: config media type %s, want %s", d.Platform, m.Config.MediaType, configType)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Platform().String(); got != d.Platform.String() {
+			t.Errorf("%s: config says %s", d.Platform, got)
+		}
+		if !slices.Equal(cfg.Config.Entrypoint, []string{"/app.wasm"}) {
+			t.Errorf("%s: entrypoint %q", d.Platform, cfg.Config.Entrypoint)
+		}
+		var digests []v1.Hash
+		for _, l := range m.Layers {
+			digests = append(digests, l.Digest)
+		}
+		if i == 0 {
+			layers = digests
+		} else if !slices.Equal(digests, layers) {
+			t.Errorf("%s: layers %v, wasi/wasm has %v", d.Platform, digests, layers)
+		}
+	}
+	if want := []string{"wasi/wasm", "linux/amd64", "linux/arm64"}; !slices.Equal(platforms, want) {
+		t.Errorf("platforms %q, want %q", platforms, want)
+	}
+	return im
 }

@@ -23,11 +23,12 @@ const (
 	annotationRefName = "org.opencontainers.image.ref.name"
 )
 
-// WriteLayoutTar writes img as an OCI image layout (oci-layout, index.json,
-// blobs/) packed in a tar, the format `ctr images import` reads. The
-// index entry carries the platform and the image's name, so the import names
-// the image ref and platform filters see it without reading the config.
-func WriteLayoutTar(w io.Writer, img v1.Image, ref string, platform v1.Platform) error {
+// WriteLayoutTar writes idx, or img when idx is nil, as an OCI image
+// layout (oci-layout, index.json, blobs/) packed in a tar, the format `ctr
+// images import` reads. The entry of index.json carries the image's name,
+// so the import names the image ref; a bare image's entry carries its
+// platform too, so platform filters see it without reading the config.
+func WriteLayoutTar(w io.Writer, img v1.Image, idx v1.ImageIndex, ref string, platform v1.Platform) error {
 	dir, err := os.MkdirTemp("", "wasm-image-")
 	if err != nil {
 		return fmt.Errorf("create layout dir: %w", err)
@@ -38,12 +39,15 @@ func WriteLayoutTar(w io.Writer, img v1.Image, ref string, platform v1.Platform)
 	if err != nil {
 		return fmt.Errorf("write layout: %w", err)
 	}
-	err = p.AppendImage(img,
-		layout.WithPlatform(platform),
-		layout.WithAnnotations(map[string]string{
-			annotationImageName: ref,
-			annotationRefName:   tagOf(ref),
-		}))
+	names := layout.WithAnnotations(map[string]string{
+		annotationImageName: ref,
+		annotationRefName:   tagOf(ref),
+	})
+	if idx != nil {
+		err = p.AppendIndex(idx, names)
+	} else {
+		err = p.AppendImage(img, layout.WithPlatform(platform), names)
+	}
 	if err != nil {
 		return fmt.Errorf("write image to layout: %w", err)
 	}

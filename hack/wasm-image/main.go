@@ -4,7 +4,16 @@
 //
 //	go run ./hack/wasm-image -o bin/images/hello.tar -ref localhost/wasm/hello:latest \
 //	    -entrypoint /hello.wasm bin/examples/hello.wasm
-//	ctr -n NS images import --platform wasi/wasm bin/images/hello.tar
+//	ctr -n NS images import bin/images/hello.tar
+//
+// A wasm image is, by default, an OCI index listing the wasi/wasm manifest
+// and one per node platform (-node-platforms, default
+// linux/amd64,linux/arm64) with the same layers, so every containerd finds
+// and unpacks it whatever platform it pulls for (README, Kubernetes).
+// The shapes of other tools: -node-platforms "" gives an index of
+// wasi/wasm alone (as `docker buildx --platform wasi/wasm` pushes one
+// when it writes an index), -single-platform the bare wasi/wasm manifest
+// (runwasi's oci-tar-builder, `wkg oci push`).
 //
 //	go run ./hack/wasm-image -shape wasm -push -ref 127.0.0.1:5000/wasm/hello:latest \
 //	    bin/examples/hello.wasm
@@ -35,7 +44,9 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 type options struct {
 	out, ref, platform string
+	nodePlatforms      string
 	push, plainHTTP    bool
+	single             bool
 	spec               Spec
 }
 
@@ -54,7 +65,7 @@ func main() {
 func parseArgs(args []string) (*options, error) {
 	fs := flag.NewFlagSet("wasm-image", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: wasm-image {-o OUT.tar | -push [-plain-http]} -ref NAME:TAG [-shape plain|wasm] [-layer-type MT] [-config-type MT] [-entrypoint PATH] [-cmd ARG]... [-env K=V]... [-annotation K=V]... [-platform OS/ARCH] FILE[:PATH_IN_IMAGE]...")
+		fmt.Fprintln(fs.Output(), "usage: wasm-image {-o OUT.tar | -push [-plain-http]} -ref NAME:TAG [-shape plain|wasm] [-layer-type MT] [-config-type MT] [-entrypoint PATH] [-cmd ARG]... [-env K=V]... [-annotation K=V]... [-platform OS/ARCH] [-node-platforms OS/ARCH,... | -single-platform] FILE[:PATH_IN_IMAGE]...")
 		fs.PrintDefaults()
 	}
 	var o options
@@ -72,6 +83,9 @@ func parseArgs(args []string) (*options, error) {
 	fs.Var(&env, "env", "environment variable K=V (repeatable)")
 	fs.Var(&annotations, "annotation", "manifest annotation K=V (repeatable)")
 	fs.StringVar(&o.platform, "platform", "wasi/wasm", "image platform OS/ARCH[/VARIANT]")
+	fs.StringVar(&o.nodePlatforms, "node-platforms", platformList(DefaultNodePlatforms),
+		"comma-separated platforms the index lists the wasi image under too (empty: wasi/wasm alone)")
+	fs.BoolVar(&o.single, "single-platform", false, "emit the bare manifest of -platform, no index")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -94,6 +108,15 @@ func (o *options) fill(entrypoint string, cmd, env, annotations, files []string)
 		return fmt.Errorf("-platform %q: %w", o.platform, err)
 	}
 	o.spec.Platform = *platform
+	if !o.single && o.nodePlatforms != "" && o.spec.Platform.OS == "wasi" {
+		for _, s := range strings.Split(o.nodePlatforms, ",") {
+			p, err := v1.ParsePlatform(strings.TrimSpace(s))
+			if err != nil {
+				return fmt.Errorf("-node-platforms %q: %w", s, err)
+			}
+			o.spec.NodePlatforms = append(o.spec.NodePlatforms, *p)
+		}
+	}
 	if entrypoint != "" {
 		o.spec.Entrypoint = []string{entrypoint}
 	}
@@ -135,6 +158,14 @@ func soleModule(files []File) []string {
 	return modules
 }
 
+func platformList(platforms []v1.Platform) string {
+	s := make([]string, len(platforms))
+	for i, p := range platforms {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
+}
+
 func keyValues(list []string) (map[string]string, error) {
 	if len(list) == 0 {
 		return nil, nil
@@ -155,8 +186,14 @@ func run(o *options) error {
 	if err != nil {
 		return err
 	}
+	var idx v1.ImageIndex
+	if wantsIndex(o) {
+		if idx, err = Index(img, o.spec); err != nil {
+			return err
+		}
+	}
 	if o.push {
-		if err := Push(img, o.ref, o.plainHTTP); err != nil {
+		if err := Push(img, idx, o.ref, o.plainHTTP); err != nil {
 			return err
 		}
 	}
@@ -173,7 +210,7 @@ func run(o *options) error {
 		return fmt.Errorf("create output: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if err := WriteLayoutTar(tmp, img, o.ref, o.spec.Platform); err != nil {
+	if err := WriteLayoutTar(tmp, img, idx, o.ref, o.spec.Platform); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -178,7 +178,9 @@ func (cd *criDaemon) config(d *daemon) (string, error) {
 		CNIBinDir:    cniBinDir,
 		CNIConfDir:   cd.cniConfDir,
 		Runtimes: []containerdconfig.Runtime{
-			{Handler: criHandler, Type: runtimeName},
+			// As a RuntimeClass's handler would be listed on 2.x; PullImage
+			// takes only the snapshotter from it (cri_platform_test.go).
+			{Handler: criHandler, Type: runtimeName, Platform: wasmPlatform},
 			{Handler: criOptionsHandler, Type: runtimeName, Options: options},
 		},
 	}), nil

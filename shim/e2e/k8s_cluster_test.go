@@ -283,7 +283,9 @@ current-context: e2e
 
 // writeKubeletConfig: cgroupfs under the run's cgroup root, cgroup v1
 // allowed, swap tolerated, the apiserver let in anonymously (for logs),
-// and eviction thresholds low enough that a busy disk evicts nothing.
+// eviction thresholds low enough that a busy disk evicts nothing, and
+// RuntimeClassInImageCriApi, so that a pull names the Pod's runtime
+// handler as README recommends.
 func (c *cluster) writeKubeletConfig(criSocket string) error {
 	cfg := fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -309,6 +311,8 @@ evictionHard:
   nodefs.available: "1%%"
   nodefs.inodesFree: "1%%"
   imagefs.available: "1%%"
+featureGates:
+  RuntimeClassInImageCriApi: true
 `, nodeIP, c.cgroupRoot, criSocket, c.podLogsDir)
 	return os.WriteFile(filepath.Join(c.dir, "kubelet.yaml"), []byte(cfg), 0o644)
 }
