@@ -154,6 +154,37 @@ func runToolchainCase(t *testing.T, module string, c toolchainCase) {
 // toolchainModules lists the files of the image in an OCI layout archive
 // (index, manifest, gzip'd tar layers) as absolute paths; a missing archive
 // has none.
+// imageManifest is what toolchainModules reads of a manifest or an index.
+type imageManifest struct {
+	Manifests []struct {
+		Digest   string `json:"digest"`
+		Platform struct {
+			OS           string `json:"os"`
+			Architecture string `json:"architecture"`
+		} `json:"platform"`
+	} `json:"manifests"`
+	Layers []struct{ Digest string } `json:"layers"`
+}
+
+// wasiManifest reads the manifest at digest, or, when it is an index (the
+// builder's default: wasi/wasm beside the node platforms, one set of
+// layers), the wasi/wasm manifest it lists.
+func wasiManifest(blobs map[string][]byte, digest string) (imageManifest, error) {
+	var m imageManifest
+	if err := json.Unmarshal(blobs[blobPath(digest)], &m); err != nil {
+		return m, fmt.Errorf("manifest %s: %w", digest, err)
+	}
+	if len(m.Manifests) == 0 {
+		return m, nil
+	}
+	for _, entry := range m.Manifests {
+		if entry.Platform.OS == "wasi" && entry.Platform.Architecture == "wasm" {
+			return wasiManifest(blobs, entry.Digest)
+		}
+	}
+	return m, fmt.Errorf("index %s lists no wasi/wasm manifest", digest)
+}
+
 func toolchainModules(archive string) (map[string]bool, error) {
 	files := map[string]bool{}
 	blobs, err := ociBlobs(archive)
@@ -163,15 +194,15 @@ func toolchainModules(archive string) (map[string]bool, error) {
 	if err != nil {
 		return nil, err
 	}
-	var index, manifest struct {
+	var index struct {
 		Manifests []struct{ Digest string } `json:"manifests"`
-		Layers    []struct{ Digest string } `json:"layers"`
 	}
 	if err := json.Unmarshal(blobs["index.json"], &index); err != nil || len(index.Manifests) != 1 {
 		return nil, fmt.Errorf("index.json: want one manifest (%v)", err)
 	}
-	if err := json.Unmarshal(blobs[blobPath(index.Manifests[0].Digest)], &manifest); err != nil {
-		return nil, fmt.Errorf("manifest: %w", err)
+	manifest, err := wasiManifest(blobs, index.Manifests[0].Digest)
+	if err != nil {
+		return nil, err
 	}
 	for _, l := range manifest.Layers {
 		if err := listLayer(blobs[blobPath(l.Digest)], files); err != nil {
