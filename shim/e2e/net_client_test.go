@@ -39,7 +39,7 @@ func TestNetClient(t *testing.T) {
 		{"/http-get-dns.wasm", fmt.Sprintf("http://localhost:%d/page", port), 0, body},
 	} {
 		t.Run(strings.TrimPrefix(tc.module, "/")+tc.url[strings.LastIndexByte(tc.url, '/'):], func(t *testing.T) {
-			needNetImage(t, strings.TrimSuffix(strings.TrimPrefix(tc.module, "/"), ".wasm"))
+			needNetImage(t, tc.module)
 			a := append([]string{"run", "--rm", "--net-host"}, runFlags()...)
 			a = append(a, netImage, containerID(t), tc.module, tc.url)
 			out, errOut, exit := runCtr(t, a...)
