@@ -134,7 +134,7 @@ func measure(e *env, o options, res *Results, progress func(string)) error {
 
 	warm := func() error {
 		mods := []string{}
-		for _, p := range append(programs, "idle-wat") {
+		for _, p := range append(programs, "idle-wat", "go-server", "wasicalls") {
 			mods = append(mods, e.a.wasmModule(p))
 		}
 		return e.shimCache(append([]string{"warm"}, mods...)...)

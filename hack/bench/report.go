@@ -29,32 +29,7 @@ func renderTable(w io.Writer, r *Results) {
 	fmt.Fprintf(w, "load average before: %s; after: %s\n\n", r.LoadBefore, r.LoadAfter)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(w, "1. hello, start to exit (%d runs each, interleaved)\n", r.Runs)
-	fmt.Fprintln(tw, "variant\tp50 ms\tp95 ms\tmin ms\tx runc p50\truns\terrors\trunwasi")
-	for _, l := range r.Latency {
-		ref := ""
-		switch {
-		case l.Path == "ctr" && containsFold(l.Name, "warm"):
-			ref = fmt.Sprintf("~%d ms (precompiled)", runwasiCtrRunPrecompiledMs)
-		case l.Path == "ctr" && containsFold(l.Name, "cold"):
-			ref = fmt.Sprintf("~%d ms (plain)", runwasiCtrRunPlainMs)
-		}
-		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%s\t%d\t%d\t%s\n", l.Name, l.Summary.P50, l.Summary.P95, l.Summary.Min, ratio(l.RatioP50), l.Summary.N, l.Errors, ref)
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "compile alone (wasmexec, no cache) p50: %.1f ms; cache load (warm floor) p50: %.1f ms\n", r.CompileMs, r.LoadMs)
-	if r.ShimLoadMs > 0 {
-		fmt.Fprintf(w, "cache load in the task child, from the shims' log (warm runs, 1 ms resolution) p50: %.0f ms\n", r.ShimLoadMs)
-	}
-	if len(r.Exec) > 0 {
-		fmt.Fprintln(w, "   exec of each binary alone (fork+exec+exit of `BINARY -v`, p50 ms): the floor under every shim start")
-		for _, x := range r.Exec {
-			fmt.Fprintf(tw, "%s\t%.1f\n", x.Name, x.P50)
-		}
-		tw.Flush()
-	}
-	fmt.Fprintln(w)
-
+	renderLatency(w, tw, r)
 	if len(r.Phases) > 0 {
 		fmt.Fprintln(w, "   where a Go client run's time goes (p50 ms of each call)")
 		fmt.Fprintln(tw, "variant\tNewContainer\tNewTask\t= shim start\t+ Create\tWait+Start\tto exit\tDelete")
@@ -219,4 +194,36 @@ func renderNet(w io.Writer, tw *tabwriter.Writer, r *Results) {
 		tw.Flush()
 		fmt.Fprintln(w)
 	}
+}
+
+// renderLatency writes section 1, if the run measured it.
+func renderLatency(w io.Writer, tw *tabwriter.Writer, r *Results) {
+	if len(r.Latency) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "1. hello, start to exit (%d runs each, interleaved)\n", r.Runs)
+	fmt.Fprintln(tw, "variant\tp50 ms\tp95 ms\tmin ms\tx runc p50\truns\terrors\trunwasi")
+	for _, l := range r.Latency {
+		ref := ""
+		switch {
+		case l.Path == "ctr" && containsFold(l.Name, "warm"):
+			ref = fmt.Sprintf("~%d ms (precompiled)", runwasiCtrRunPrecompiledMs)
+		case l.Path == "ctr" && containsFold(l.Name, "cold"):
+			ref = fmt.Sprintf("~%d ms (plain)", runwasiCtrRunPlainMs)
+		}
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%s\t%d\t%d\t%s\n", l.Name, l.Summary.P50, l.Summary.P95, l.Summary.Min, ratio(l.RatioP50), l.Summary.N, l.Errors, ref)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "compile alone (wasmexec, no cache) p50: %.1f ms; cache load (warm floor) p50: %.1f ms\n", r.CompileMs, r.LoadMs)
+	if r.ShimLoadMs > 0 {
+		fmt.Fprintf(w, "cache load in the task child, from the shims' log (warm runs, 1 ms resolution) p50: %.0f ms\n", r.ShimLoadMs)
+	}
+	if len(r.Exec) > 0 {
+		fmt.Fprintln(w, "   exec of each binary alone (fork+exec+exit of `BINARY -v`, p50 ms): the floor under every shim start")
+		for _, x := range r.Exec {
+			fmt.Fprintf(tw, "%s\t%.1f\n", x.Name, x.P50)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintln(w)
 }
