@@ -286,6 +286,11 @@ func (e *env) runSoak(d time.Duration, conns int, think, interval time.Duration,
 		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		for {
+			// Past d the load generator is closing its connections: those
+			// samples would show the fds going, not the server's steady state.
+			if time.Since(start) >= d {
+				return
+			}
 			rss, fds, err := sampleProc(res.Pid)
 			if err != nil {
 				res.SampleErr = err.Error()
