@@ -39,6 +39,32 @@ type LoadResult struct {
 	MaxMs     float64 `json:"max_ms"`
 	// FirstError is the first failure's text, to say why errors happened.
 	FirstError string `json:"first_error,omitempty"`
+	// lat keeps the sample, so that runs can be merged (mergeLoads).
+	lat []time.Duration
+}
+
+// mergeLoads adds up runs of the same load: requests/s over the time spent
+// in them, percentiles over every sample.
+func mergeLoads(rs []LoadResult) LoadResult {
+	var lat []time.Duration
+	var errs, dials int
+	var took time.Duration
+	first := ""
+	for _, r := range rs {
+		lat = append(lat, r.lat...)
+		errs += r.Errors
+		dials += r.Dials
+		took += time.Duration(r.Seconds * float64(time.Second))
+		if first == "" {
+			first = r.FirstError
+		}
+	}
+	m := loadSummary(lat, errs, took)
+	if len(rs) > 0 {
+		m.Conns = rs[0].Conns
+	}
+	m.Dials, m.FirstError = dials, first
+	return m
 }
 
 // checkLoopback refuses any target but a loopback IP literal: the load
@@ -161,7 +187,7 @@ func get(ctx context.Context, c *http.Client, u, want string) error {
 // loadSummary reduces the answered requests' latencies: requests/s over
 // the wall time, nearest-rank p50 and p99 (microsecond resolution).
 func loadSummary(lat []time.Duration, errs int, took time.Duration) LoadResult {
-	r := LoadResult{Requests: len(lat), Errors: errs, Seconds: took.Seconds()}
+	r := LoadResult{Requests: len(lat), Errors: errs, Seconds: took.Seconds(), lat: lat}
 	if took > 0 {
 		r.ReqPerSec = float64(len(lat)) / took.Seconds()
 	}

@@ -101,3 +101,28 @@ func TestRunLoadRefuses(t *testing.T) {
 		t.Error("runLoad accepted zero connections")
 	}
 }
+
+func TestMergeLoads(t *testing.T) {
+	ms := func(xs ...int) []time.Duration {
+		var d []time.Duration
+		for _, x := range xs {
+			d = append(d, time.Duration(x)*time.Millisecond)
+		}
+		return d
+	}
+	a := loadSummary(ms(1, 2, 3, 4), 1, 2*time.Second)
+	a.Conns, a.Dials = 4, 4
+	b := loadSummary(ms(10, 20, 30, 40, 50, 60), 0, 3*time.Second)
+	b.Conns, b.Dials, b.FirstError = 4, 5, "later"
+	m := mergeLoads([]LoadResult{a, b})
+	if m.Requests != 10 || m.Errors != 1 || m.Seconds != 5 || m.ReqPerSec != 2 {
+		t.Errorf("requests %d, errors %d, seconds %v, req/s %v; want 10, 1, 5, 2", m.Requests, m.Errors, m.Seconds, m.ReqPerSec)
+	}
+	// Over the ten samples together: p50 is the fifth (10 ms), p99 the tenth.
+	if m.P50Ms != 10 || m.P99Ms != 60 || m.MaxMs != 60 {
+		t.Errorf("p50, p99, max = %v, %v, %v; want 10, 60, 60", m.P50Ms, m.P99Ms, m.MaxMs)
+	}
+	if m.Conns != 4 || m.Dials != 9 || m.FirstError != "later" {
+		t.Errorf("conns %d, dials %d, first error %q", m.Conns, m.Dials, m.FirstError)
+	}
+}

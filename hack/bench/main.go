@@ -34,11 +34,11 @@ type options struct {
 	version, out, only                         string
 	keep                                       bool
 	// networking: the HTTP server, the WASI-call-heavy program, the soak
-	httpConns, httpRequests int
-	httpTime                time.Duration
-	wasiIters, wasiRuns     int
-	soak, soakThink, soakDt time.Duration
-	soakConns               int
+	httpConns, httpRequests, httpRounds int
+	httpTime                            time.Duration
+	wasiIters, wasiRuns                 int
+	soak, soakThink, soakDt             time.Duration
+	soakConns                           int
 }
 
 func main() {
@@ -54,6 +54,7 @@ func main() {
 	flag.IntVar(&o.httpConns, "http-conns", 16, "keep-alive connections of the HTTP load")
 	flag.IntVar(&o.httpRequests, "http-requests", 20000, "requests per runtime of the HTTP load (after a warm-up)")
 	flag.DurationVar(&o.httpTime, "http-time", 30*time.Second, "time bound per runtime of the HTTP load")
+	flag.IntVar(&o.httpRounds, "http-rounds", 5, "rounds of the HTTP load, alternating native and wasm")
 	flag.IntVar(&o.wasiIters, "wasi-iters", 5000, "iterations of the WASI-call-heavy program")
 	flag.IntVar(&o.wasiRuns, "wasi-runs", 3, "runs of the WASI-call-heavy program per WASI host")
 	flag.DurationVar(&o.soak, "soak", 0, "soak the wasm HTTP server this long (0: no soak; not part of CI)")
@@ -191,7 +192,7 @@ func measure(e *env, o options, res *Results, progress func(string)) error {
 		res.Kernel = k
 	}
 	if has("http") {
-		h, err := e.runHTTP(o.httpConns, o.httpRequests, o.httpTime, progress)
+		h, err := e.runHTTP(o.httpConns, o.httpRequests, o.httpRounds, o.httpTime, progress)
 		res.HTTP = h
 		if err != nil {
 			return fmt.Errorf("http: %w", err)

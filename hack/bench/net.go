@@ -185,32 +185,52 @@ func (e *env) startServer(r runtime, extra ...oci.SpecOpts) (*server, error) {
 	return s, nil
 }
 
-// runHTTP loads the server natively under runc, then as wasm under the
-// shim, the same way: a short warm-up, then the measured run.
-func (e *env) runHTTP(conns, requests int, limit time.Duration, progress func(string)) ([]HTTPResult, error) {
+// runHTTP runs both servers (native under runc, wasm under the shim) at
+// once, warms each up, then loads them in turn, rounds times each with
+// requests/rounds requests, so that both see the same machine load; the
+// rounds are merged per runtime.
+func (e *env) runHTTP(conns, requests, rounds int, limit time.Duration, progress func(string)) ([]HTTPResult, error) {
+	rs := []runtime{e.runc, e.wasm}
+	servers := make([]*server, len(rs))
+	defer func() {
+		for _, s := range servers {
+			if s != nil {
+				e.remove(s.ctr)
+			}
+		}
+	}()
+	ctx := e.ctx()
+	for i, r := range rs {
+		s, err := e.startServer(r)
+		if err != nil {
+			return nil, err
+		}
+		servers[i] = s
+		warm := loadSpec{URL: s.url, Conns: conns, Requests: max(conns*10, requests/20), Duration: limit / 4, Want: helloBody}
+		if _, err := runLoad(ctx, warm); err != nil {
+			return nil, err
+		}
+	}
+	rounds = max(1, rounds)
+	per := max(1, requests/rounds)
+	runs := make([][]LoadResult, len(rs))
+	for k := 0; k < rounds; k++ {
+		progress(fmt.Sprintf("http: round %d/%d, %d requests over %d connections per runtime (at most %s each)", k+1, rounds, per, conns, limit/time.Duration(rounds)))
+		for i := range rs {
+			res, err := runLoad(ctx, loadSpec{URL: servers[i].url, Conns: conns, Requests: per, Duration: max(time.Second, limit/time.Duration(rounds)), Want: helloBody})
+			if err != nil {
+				return nil, err
+			}
+			runs[i] = append(runs[i], res)
+		}
+	}
 	var out []HTTPResult
-	for _, r := range []runtime{e.runc, e.wasm} {
+	for i, r := range rs {
 		server := "examples/net/go, native (fdlisten)"
 		if r.label == "wasm" {
 			server = "examples/net/go, wasip1 (WASI_TCP_LISTEN)"
 		}
-		progress(fmt.Sprintf("http: %s, %d requests over %d connections (at most %s)", r.label, requests, conns, limit))
-		s, err := e.startServer(r)
-		if err != nil {
-			return out, err
-		}
-		ctx := e.ctx()
-		warm := loadSpec{URL: s.url, Conns: conns, Requests: max(conns*10, requests/20), Duration: limit / 4, Want: helloBody}
-		if _, err := runLoad(ctx, warm); err != nil {
-			e.remove(s.ctr)
-			return out, err
-		}
-		res, err := runLoad(ctx, loadSpec{URL: s.url, Conns: conns, Requests: requests, Duration: limit, Want: helloBody})
-		e.remove(s.ctr)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, HTTPResult{Runtime: r.label, Server: server, LoadResult: res})
+		out = append(out, HTTPResult{Runtime: r.label, Server: server, LoadResult: mergeLoads(runs[i])})
 	}
 	return out, nil
 }
