@@ -185,12 +185,22 @@ func (e *env) startServer(r runtime, extra ...oci.SpecOpts) (*server, error) {
 	return s, nil
 }
 
-// runHTTP runs both servers (native under runc, wasm under the shim) at
-// once, warms each up, then loads them in turn, rounds times each with
-// requests/rounds requests, so that both see the same machine load; the
-// rounds are merged per runtime.
+// runHTTP runs the servers (native under runc, wasm under the shim, and
+// for reference native with GOMAXPROCS=1: the wasm build has one thread)
+// at once, warms each up, then loads them in turn, rounds times each with
+// requests/rounds requests, so that all see the same machine load; the
+// rounds are merged per variant.
 func (e *env) runHTTP(conns, requests, rounds int, limit time.Duration, progress func(string)) ([]HTTPResult, error) {
-	rs := []runtime{e.runc, e.wasm}
+	type variant struct {
+		label, server string
+		rt            runtime
+		opts          []oci.SpecOpts
+	}
+	rs := []variant{
+		{"runc", "examples/net/go, native (fdlisten)", e.runc, nil},
+		{"wasm", "examples/net/go, wasip1 (WASI_TCP_LISTEN)", e.wasm, nil},
+		{"runc-1thread", "the same native, GOMAXPROCS=1 (reference)", e.runc, []oci.SpecOpts{oci.WithEnv([]string{"GOMAXPROCS=1"})}},
+	}
 	servers := make([]*server, len(rs))
 	defer func() {
 		for _, s := range servers {
@@ -201,7 +211,7 @@ func (e *env) runHTTP(conns, requests, rounds int, limit time.Duration, progress
 	}()
 	ctx := e.ctx()
 	for i, r := range rs {
-		s, err := e.startServer(r)
+		s, err := e.startServer(r.rt, r.opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -226,11 +236,7 @@ func (e *env) runHTTP(conns, requests, rounds int, limit time.Duration, progress
 	}
 	var out []HTTPResult
 	for i, r := range rs {
-		server := "examples/net/go, native (fdlisten)"
-		if r.label == "wasm" {
-			server = "examples/net/go, wasip1 (WASI_TCP_LISTEN)"
-		}
-		out = append(out, HTTPResult{Runtime: r.label, Server: server, LoadResult: mergeLoads(runs[i])})
+		out = append(out, HTTPResult{Runtime: r.label, Server: r.server, LoadResult: mergeLoads(runs[i])})
 	}
 	return out, nil
 }
