@@ -44,6 +44,23 @@ func (a assets) build() error {
 		{filepath.Join(a.toolDir(), "containerd-shim-runc-v2"), "github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2"},
 		{filepath.Join(a.toolDir(), "wasm-image"), "./hack/wasm-image"},
 	}
+	// The networking workloads: the Go HTTP server of examples/net/go both
+	// ways (natively it serves the listener fdlisten opens for it), and the
+	// WASI-call-heavy program as a module.
+	net := []struct {
+		env      []string
+		out, pkg string
+	}{
+		{[]string{"GOOS=wasip1", "GOARCH=wasm"}, a.wasmModule("go-server"), "./examples/net/go"},
+		{[]string{"CGO_ENABLED=0", "GOOS=linux"}, a.native("go-server"), "./examples/net/go"},
+		{[]string{"CGO_ENABLED=0", "GOOS=linux"}, a.native("fdlisten"), "./hack/bench/fdlisten"},
+		{[]string{"GOOS=wasip1", "GOARCH=wasm"}, a.wasmModule("wasicalls"), "./hack/bench/wasicalls"},
+	}
+	for _, b := range net {
+		if err := a.goBuild(b.env, b.out, b.pkg); err != nil {
+			return err
+		}
+	}
 	for _, t := range tools {
 		if err := a.goBuild([]string{"CGO_ENABLED=0"}, t.out, t.pkg, "-tags", "no_btrfs"); err != nil {
 			return err
@@ -54,8 +71,8 @@ func (a assets) build() error {
 	if b, err := exec.Command("wat2wasm", wat, "-o", a.wasmModule("idle-wat")).CombinedOutput(); err != nil {
 		return fmt.Errorf("wat2wasm %s (apt-get install wabt): %v\n%s", wat, err, b)
 	}
-	wasmFiles := []string{a.wasmModule("idle-wat")}
-	var nativeFiles []string
+	wasmFiles := []string{a.wasmModule("idle-wat"), a.wasmModule("go-server"), a.wasmModule("wasicalls")}
+	nativeFiles := []string{a.native("go-server"), a.native("fdlisten")}
 	for _, name := range programs {
 		wasmFiles = append(wasmFiles, a.wasmModule(name))
 		nativeFiles = append(nativeFiles, a.native(name))

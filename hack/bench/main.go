@@ -33,6 +33,12 @@ type options struct {
 	runs, density, tasks, parallel, kernelRuns int
 	version, out, only                         string
 	keep                                       bool
+	// networking: the HTTP server, the WASI-call-heavy program, the soak
+	httpConns, httpRequests, httpRounds int
+	httpTime                            time.Duration
+	wasiIters, wasiRuns                 int
+	soak, soakThink, soakDt             time.Duration
+	soakConns                           int
 }
 
 func main() {
@@ -44,7 +50,17 @@ func main() {
 	flag.IntVar(&o.kernelRuns, "kernel-runs", 3, "runs of the compute kernel per runtime")
 	flag.StringVar(&o.version, "containerd", "2.4.2", "containerd version, from bin/containerd-VERSION")
 	flag.StringVar(&o.out, "out", "bin/bench", "output directory (also holds the built programs)")
-	flag.StringVar(&o.only, "only", "latency,density,throughput,kernel", "comma-separated tests to run")
+	flag.StringVar(&o.only, "only", "latency,density,throughput,kernel,http,wasicalls", "comma-separated tests to run")
+	flag.IntVar(&o.httpConns, "http-conns", 16, "keep-alive connections of the HTTP load")
+	flag.IntVar(&o.httpRequests, "http-requests", 20000, "requests per runtime of the HTTP load (after a warm-up)")
+	flag.DurationVar(&o.httpTime, "http-time", 30*time.Second, "time bound per runtime of the HTTP load")
+	flag.IntVar(&o.httpRounds, "http-rounds", 5, "rounds of the HTTP load, alternating native and wasm")
+	flag.IntVar(&o.wasiIters, "wasi-iters", 5000, "iterations of the WASI-call-heavy program")
+	flag.IntVar(&o.wasiRuns, "wasi-runs", 3, "runs of the WASI-call-heavy program per WASI host")
+	flag.DurationVar(&o.soak, "soak", 0, "soak the wasm HTTP server this long (0: no soak; not part of CI)")
+	flag.IntVar(&o.soakConns, "soak-conns", 1000, "keep-alive connections of the soak")
+	flag.DurationVar(&o.soakThink, "soak-think", time.Second, "pause between one connection's requests in the soak")
+	flag.DurationVar(&o.soakDt, "soak-every", 5*time.Second, "sampling interval of the server's memory and fds in the soak")
 	flag.BoolVar(&o.keep, "keep", false, "keep the daemon's directory (log, config) after the run")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -116,9 +132,10 @@ func run(o options) error {
 func measure(e *env, o options, res *Results, progress func(string)) error {
 	tests := strings.Split(o.only, ",")
 	has := func(t string) bool { return contains(tests, t) }
+
 	warm := func() error {
 		mods := []string{}
-		for _, p := range append(programs, "idle-wat") {
+		for _, p := range append(programs, "idle-wat", "go-server", "wasicalls") {
 			mods = append(mods, e.a.wasmModule(p))
 		}
 		return e.shimCache(append([]string{"warm"}, mods...)...)
@@ -173,6 +190,28 @@ func measure(e *env, o options, res *Results, progress func(string)) error {
 			return err
 		}
 		res.Kernel = k
+	}
+	if has("http") {
+		h, err := e.runHTTP(o.httpConns, o.httpRequests, o.httpRounds, o.httpTime, progress)
+		res.HTTP = h
+		if err != nil {
+			return fmt.Errorf("http: %w", err)
+		}
+	}
+	if has("wasicalls") {
+		progress(fmt.Sprintf("WASI-call-heavy program, %d iterations, %d runs per host", o.wasiIters, o.wasiRuns))
+		w, err := e.runWasiCalls(o.wasiIters, o.wasiRuns)
+		if err != nil {
+			return err
+		}
+		res.WasiCalls = w
+	}
+	if o.soak > 0 {
+		s, err := e.runSoak(o.soak, o.soakConns, o.soakThink, o.soakDt, progress)
+		if err != nil {
+			return fmt.Errorf("soak: %w", err)
+		}
+		res.Soak = &s
 	}
 	return nil
 }

@@ -29,32 +29,7 @@ func renderTable(w io.Writer, r *Results) {
 	fmt.Fprintf(w, "load average before: %s; after: %s\n\n", r.LoadBefore, r.LoadAfter)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(w, "1. hello, start to exit (%d runs each, interleaved)\n", r.Runs)
-	fmt.Fprintln(tw, "variant\tp50 ms\tp95 ms\tmin ms\tx runc p50\truns\terrors\trunwasi")
-	for _, l := range r.Latency {
-		ref := ""
-		switch {
-		case l.Path == "ctr" && containsFold(l.Name, "warm"):
-			ref = fmt.Sprintf("~%d ms (precompiled)", runwasiCtrRunPrecompiledMs)
-		case l.Path == "ctr" && containsFold(l.Name, "cold"):
-			ref = fmt.Sprintf("~%d ms (plain)", runwasiCtrRunPlainMs)
-		}
-		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%s\t%d\t%d\t%s\n", l.Name, l.Summary.P50, l.Summary.P95, l.Summary.Min, ratio(l.RatioP50), l.Summary.N, l.Errors, ref)
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "compile alone (wasmexec, no cache) p50: %.1f ms; cache load (warm floor) p50: %.1f ms\n", r.CompileMs, r.LoadMs)
-	if r.ShimLoadMs > 0 {
-		fmt.Fprintf(w, "cache load in the task child, from the shims' log (warm runs, 1 ms resolution) p50: %.0f ms\n", r.ShimLoadMs)
-	}
-	if len(r.Exec) > 0 {
-		fmt.Fprintln(w, "   exec of each binary alone (fork+exec+exit of `BINARY -v`, p50 ms): the floor under every shim start")
-		for _, x := range r.Exec {
-			fmt.Fprintf(tw, "%s\t%.1f\n", x.Name, x.P50)
-		}
-		tw.Flush()
-	}
-	fmt.Fprintln(w)
-
+	renderLatency(w, tw, r)
 	if len(r.Phases) > 0 {
 		fmt.Fprintln(w, "   where a Go client run's time goes (p50 ms of each call)")
 		fmt.Fprintln(tw, "variant\tNewContainer\tNewTask\t= shim start\t+ Create\tWait+Start\tto exit\tDelete")
@@ -110,8 +85,10 @@ func renderTable(w io.Writer, r *Results) {
 		fmt.Fprintln(w)
 	}
 
+	renderNet(w, tw, r)
+
 	if len(r.Goals) > 0 {
-		fmt.Fprintln(w, "goals (issue 5)")
+		fmt.Fprintln(w, "goals")
 		for _, g := range r.Goals {
 			mark := "NOT MET"
 			if g.Met {
@@ -159,4 +136,94 @@ func find[T any](xs []T, f func(T) bool) T {
 	}
 	var zero T
 	return zero
+}
+
+// renderNet writes the networking sections: the HTTP server side by side,
+// the WASI-call-heavy program on both WASI hosts, and the soak.
+func renderNet(w io.Writer, tw *tabwriter.Writer, r *Results) {
+	if len(r.HTTP) > 0 {
+		fmt.Fprintln(w, "5. HTTP: examples/net/go, GET / from the Go load generator on 127.0.0.1 (keep-alive, host network)")
+		fmt.Fprintln(tw, "runtime\tserver\tconns\trequests\tseconds\treq/s\tx native\tp50 ms\tp99 ms\tmax ms\terrors\tdials")
+		native := find(r.HTTP, func(h HTTPResult) bool { return h.Runtime == "runc" })
+		for _, h := range r.HTTP {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%.0f\t%s\t%.2f\t%.2f\t%.1f\t%d\t%d\n", h.Runtime, h.Server, h.Conns, h.Requests, h.Seconds, h.ReqPerSec, ratio(safeDiv(h.ReqPerSec, native.ReqPerSec)), h.P50Ms, h.P99Ms, h.MaxMs, h.Errors, h.Dials)
+		}
+		tw.Flush()
+		for _, h := range r.HTTP {
+			if h.FirstError != "" {
+				fmt.Fprintf(w, "   first error (%s): %s\n", h.Runtime, h.FirstError)
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	if len(r.WasiCalls) > 0 {
+		fmt.Fprintln(w, "6. WASI-call-heavy program (create, write, close, open, read, stat, close small files), timed inside the module (median)")
+		fmt.Fprintln(tw, "WASI host\titerations\tms\tus/iteration\tx wasmtime\truns\terrors")
+		wt := find(r.WasiCalls, func(x WasiCallsResult) bool { return x.Host == "wasmtime" })
+		for _, x := range r.WasiCalls {
+			name := x.Host
+			if x.Host == "go" {
+				name = "go (the shim's, default)"
+			} else if x.Host == "wasmtime" {
+				name = "wasmtime (annotation)"
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%s\t%d\t%d\n", name, x.Iterations, x.Ms, x.UsPerIter, ratio(safeDiv(x.Ms, wt.Ms)), x.Runs, x.Errors)
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+	}
+	if s := r.Soak; s != nil {
+		l := s.Load
+		fmt.Fprintf(w, "7. soak: wasm server, %d keep-alive connections for %.0f s, one request per connection every %.0f ms\n", l.Conns, s.Seconds, s.ThinkMs)
+		fmt.Fprintf(w, "   %d requests (%.0f req/s), %d failed, %d connections opened; p50 %.2f ms, p99 %.2f ms, max %.1f ms\n", l.Requests, l.ReqPerSec, l.Errors, l.Dials, l.P50Ms, l.P99Ms, l.MaxMs)
+		if l.FirstError != "" {
+			fmt.Fprintf(w, "   first error: %s\n", l.FirstError)
+		}
+		fmt.Fprintf(w, "   task process %d (%s), %d samples, warm-up %.0f s\n", s.Pid, s.Comm, len(s.Samples), s.WarmupS)
+		if s.SampleErr != "" {
+			fmt.Fprintf(w, "   sampling stopped: %s\n", s.SampleErr)
+		}
+		fmt.Fprintln(tw, "   at s\tRSS MiB\tfds")
+		for i, x := range s.Samples {
+			// Every sample would be hundreds of lines in a long soak.
+			if len(s.Samples) > 24 && i%(len(s.Samples)/12) != 0 && i != len(s.Samples)-1 {
+				continue
+			}
+			fmt.Fprintf(tw, "   %.0f\t%.1f\t%d\n", x.AtS, mib(x.RSSBytes), x.Fds)
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+	}
+}
+
+// renderLatency writes section 1, if the run measured it.
+func renderLatency(w io.Writer, tw *tabwriter.Writer, r *Results) {
+	if len(r.Latency) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "1. hello, start to exit (%d runs each, interleaved)\n", r.Runs)
+	fmt.Fprintln(tw, "variant\tp50 ms\tp95 ms\tmin ms\tx runc p50\truns\terrors\trunwasi")
+	for _, l := range r.Latency {
+		ref := ""
+		switch {
+		case l.Path == "ctr" && containsFold(l.Name, "warm"):
+			ref = fmt.Sprintf("~%d ms (precompiled)", runwasiCtrRunPrecompiledMs)
+		case l.Path == "ctr" && containsFold(l.Name, "cold"):
+			ref = fmt.Sprintf("~%d ms (plain)", runwasiCtrRunPlainMs)
+		}
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%s\t%d\t%d\t%s\n", l.Name, l.Summary.P50, l.Summary.P95, l.Summary.Min, ratio(l.RatioP50), l.Summary.N, l.Errors, ref)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "compile alone (wasmexec, no cache) p50: %.1f ms; cache load (warm floor) p50: %.1f ms\n", r.CompileMs, r.LoadMs)
+	if r.ShimLoadMs > 0 {
+		fmt.Fprintf(w, "cache load in the task child, from the shims' log (warm runs, 1 ms resolution) p50: %.0f ms\n", r.ShimLoadMs)
+	}
+	if len(r.Exec) > 0 {
+		fmt.Fprintln(w, "   exec of each binary alone (fork+exec+exit of `BINARY -v`, p50 ms): the floor under every shim start")
+		for _, x := range r.Exec {
+			fmt.Fprintf(tw, "%s\t%.1f\n", x.Name, x.P50)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintln(w)
 }

@@ -23,6 +23,9 @@ type Results struct {
 	Density    []DensityResult    `json:"density"`
 	Throughput []ThroughputResult `json:"throughput"`
 	Kernel     []KernelResult     `json:"kernel"`
+	HTTP       []HTTPResult       `json:"http"`
+	WasiCalls  []WasiCallsResult  `json:"wasi_calls"`
+	Soak       *SoakResult        `json:"soak,omitempty"`
 	Goals      []Goal             `json:"goals"`
 	Notes      []string           `json:"notes"`
 }
@@ -167,5 +170,44 @@ func (r *Results) goals() []Goal {
 				Met:      cold.Summary.P50 <= bound})
 		}
 	}
+	return append(gs, r.netGoals()...)
+}
+
+// netGoals checks the networking issue's targets: the wasm server's
+// throughput at least half the native one's, our WASI host within 1.3x of
+// wasmtime's on the WASI-call-heavy program, and a soak without failures,
+// memory flat within 10% after warm-up and no fd growth.
+func (r *Results) netGoals() []Goal {
+	var gs []Goal
+	native := find(r.HTTP, func(h HTTPResult) bool { return h.Runtime == "runc" })
+	wasm := find(r.HTTP, func(h HTTPResult) bool { return h.Runtime == "wasm" })
+	if native.ReqPerSec > 0 && wasm.Requests > 0 {
+		x := wasm.ReqPerSec / native.ReqPerSec
+		gs = append(gs, Goal{Goal: "HTTP req/s, wasm >= 0.5 x native",
+			Measured: fmt.Sprintf("%.0f vs %.0f req/s (%.2fx)", wasm.ReqPerSec, native.ReqPerSec, x),
+			Met:      x >= 0.5 && wasm.Errors == 0})
+	}
+	ours := find(r.WasiCalls, func(w WasiCallsResult) bool { return w.Host == "go" })
+	wt := find(r.WasiCalls, func(w WasiCallsResult) bool { return w.Host == "wasmtime" })
+	if ours.Ms > 0 && wt.Ms > 0 {
+		x := ours.Ms / wt.Ms
+		gs = append(gs, Goal{Goal: "WASI-call-heavy program, our host <= 1.3 x wasmtime's",
+			Measured: fmt.Sprintf("%.1f vs %.1f ms (%.2fx)", ours.Ms, wt.Ms, x), Met: x <= 1.3})
+	}
+	if s := r.Soak; s != nil {
+		v := s.Verdict
+		gs = append(gs,
+			Goal{Goal: "soak: no failed requests",
+				Measured: fmt.Sprintf("%d failed of %d over %.0f s", s.Load.Errors, s.Load.Requests+s.Load.Errors, s.Seconds),
+				Met:      s.Load.Errors == 0 && s.Load.Requests > 0},
+			Goal{Goal: "soak: memory flat within 10% after warm-up",
+				Measured: fmt.Sprintf("RSS %.1f MiB at %.0f s, max %.1f, end %.1f MiB (+%.1f%%, %d samples)", mib(v.RSSWarmBytes), s.WarmupS, mib(v.RSSMaxBytes), mib(v.RSSEndBytes), 100*v.RSSGrowth, v.SamplesAfter),
+				Met:      v.memoryFlat()},
+			Goal{Goal: "soak: no fd growth",
+				Measured: fmt.Sprintf("%d fds at %.0f s, max %d, end %d", v.FdsWarm, s.WarmupS, v.FdsMax, v.FdsEnd),
+				Met:      v.fdsFlat()})
+	}
 	return gs
 }
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }

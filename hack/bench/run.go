@@ -122,13 +122,13 @@ func (p phases) total() time.Duration { return p.Create + p.NewTask + p.Start + 
 
 // goRun runs prog with args to completion through the Go client, as
 // ctr run --rm does: create, new task, wait, start, exit, delete.
-func (e *env) goRun(r runtime, prog string, args []string, stdout io.Writer) (phases, error) {
+func (e *env) goRun(r runtime, prog string, args []string, stdout io.Writer, extra ...oci.SpecOpts) (phases, error) {
 	var ph phases
 	ctx, cancel := context.WithTimeout(e.ctx(), 5*time.Minute)
 	defer cancel()
 	t0 := time.Now()
 	ph.id = e.id("go-" + r.label)
-	ctr, task, took, err := e.create(ctx, r, ph.id, append([]string{r.path(prog)}, args...), nil, stdout)
+	ctr, task, took, err := e.create(ctx, r, ph.id, append([]string{r.path(prog)}, args...), nil, stdout, extra...)
 	ph.NewTask, ph.Create = took, time.Since(t0)-took
 	ph.newTaskAt = t0.Add(ph.Create)
 	if err != nil {
@@ -174,7 +174,7 @@ func finish(ctx context.Context, ctr client.Container, task client.Task, ph phas
 
 // create makes the container and its task (not started). stdin may be
 // nil; stdout nil discards.
-func (e *env) create(ctx context.Context, r runtime, id string, args []string, stdin io.Reader, stdout io.Writer) (client.Container, client.Task, time.Duration, error) {
+func (e *env) create(ctx context.Context, r runtime, id string, args []string, stdin io.Reader, stdout io.Writer, extra ...oci.SpecOpts) (client.Container, client.Task, time.Duration, error) {
 	c := r.client
 	img, err := c.GetImage(ctx, r.image)
 	if err != nil {
@@ -184,7 +184,7 @@ func (e *env) create(ctx context.Context, r runtime, id string, args []string, s
 		client.WithImage(img),
 		client.WithNewSnapshot(id+"-snap", img),
 		client.WithRuntime(r.name, nil),
-		client.WithNewSpec(oci.WithImageConfig(img), oci.WithProcessArgs(args...)),
+		client.WithNewSpec(append([]oci.SpecOpts{oci.WithImageConfig(img), oci.WithProcessArgs(args...)}, extra...)...),
 	)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("new container %s: %w", id, err)
