@@ -2,11 +2,13 @@ package shim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 
 	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/containerd/v2/core/mount"
@@ -117,9 +119,12 @@ func createContainer(ctx context.Context, plat platform, id, bundle string, moun
 	return c, nil
 }
 
-// spawn starts a task child and moves it into the container's cgroup once
-// its module is compiled: compiling is the engine's cost, not the
-// container's, and must not be OOM-killed by a limit sized for the module.
+// spawn starts a task child and moves the init child into the container's
+// cgroup once its module is compiled: compiling is the engine's cost, not
+// the container's, and must not be OOM-killed by a limit sized for the
+// module. An exec's child joins the cgroup at its Start (joinCgroup): until
+// then it runs nothing of the module, and outside a frozen cgroup it can
+// still be killed when it is deleted unstarted from a paused container.
 func (c *container) spawn(ctx context.Context, execID string, opts taskchild.Options, s stdio) (*process, error) {
 	ioID, parent := execID, (*lifecycle)(nil) // as runc's shim: an exec's logger sees the exec id
 	if execID == "" {
@@ -132,11 +137,24 @@ func (c *container) spawn(ctx context.Context, execID string, opts taskchild.Opt
 		return nil, err
 	}
 	log.G(ctx).WithFields(log.Fields{"id": c.id, "exec": execID, "pid": p.pid()}).Infof("module %s ready: %s", opts.Spec.ModulePath, p.child.Detail())
+	if execID != "" {
+		return p, nil
+	}
 	if err := c.cgroup.Add(p.pid()); err != nil {
 		_ = p.destroy(ctx)
 		return nil, err
 	}
 	return p, nil
+}
+
+// joinCgroup moves an exec's child into the container's cgroup before its
+// module runs. A child that is gone already joins nothing; starting it
+// then fails with the reason its state gives.
+func (c *container) joinCgroup(p *process) error {
+	if err := c.cgroup.Add(p.pid()); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("exec %s: %w", p.id, err)
+	}
+	return nil
 }
 
 func (c *container) createCgroup(ctx context.Context) error {

@@ -156,6 +156,11 @@ func (s *service) Start(ctx context.Context, r *taskapi.StartRequest) (*taskapi.
 	if err != nil {
 		return nil, err
 	}
+	if p.id != "" && c.native == nil {
+		if err := c.joinCgroup(p); err != nil {
+			return nil, err
+		}
+	}
 	err = p.start(func(pid int) {
 		if p.id == "" {
 			s.events.send(runtime.TaskStartEventTopic, &eventstypes.TaskStart{ContainerID: c.id, Pid: uint32(pid)})

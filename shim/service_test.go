@@ -428,3 +428,38 @@ func TestServiceConcurrentExec(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceDeleteUnstartedExecWhilePaused: an exec created but never
+// started in a task that is then paused can still be deleted. Its child
+// joins the task's cgroup only at Start, so the freeze does not hold the
+// SIGKILL that deleting it sends (the cgroup v1 freezer would).
+func TestServiceDeleteUnstartedExecWhilePaused(t *testing.T) {
+	ctx := context.Background()
+	plat := &stubPlatform{}
+	s := testService(t, plat, &stubPublisher{})
+	must[*taskapi.CreateTaskResponse](t, "create")(s.Create(ctx, testBundle(t, "c1", "run")))
+	must[*taskapi.StartResponse](t, "start")(s.Start(ctx, &taskapi.StartRequest{ID: "c1"}))
+	if _, err := s.Exec(ctx, execRequest(t, "c1", "e1", "run")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pause(ctx, &taskapi.PauseRequest{ID: "c1"}); err != nil {
+		t.Fatal(err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := s.Delete(dctx, &taskapi.DeleteRequest{ID: "c1", ExecID: "e1"}); err != nil {
+		t.Fatalf("delete the unstarted exec of a paused task: %v", err)
+	}
+	if _, err := s.Resume(ctx, &taskapi.ResumeRequest{ID: "c1"}); err != nil {
+		t.Fatal(err)
+	}
+	// An exec started in a paused task joins the cgroup, and so the freeze.
+	if _, err := s.Exec(ctx, execRequest(t, "c1", "e2", "run")); err != nil {
+		t.Fatal(err)
+	}
+	must[*taskapi.StartResponse](t, "start e2")(s.Start(ctx, &taskapi.StartRequest{ID: "c1", ExecID: "e2"}))
+	deleteAll(t, s, "c1")
+	if pids := plat.alive(); len(pids) > 0 {
+		t.Errorf("children %v were spawned and never ended", pids)
+	}
+}

@@ -108,9 +108,9 @@ type stubChild struct {
 	exitOnStart bool
 	exitCode    int
 	once        sync.Once
-	done        chan struct{} // closed when the child has ended
-	status      int           // set before done is closed
-	cg          *stubCgroup   // set by Add, under the cgroup's lock
+	done        chan struct{}              // closed when the child has ended
+	status      int                        // set before done is closed
+	cg          atomic.Pointer[stubCgroup] // set by Add; an exec joins at Start, beside its signals
 	pending     syscall.Signal
 }
 
@@ -137,7 +137,7 @@ func (c *stubChild) Signal(sig syscall.Signal) error {
 	if sig == 0 {
 		return nil
 	}
-	if c.cg == nil || !c.cg.deferSignal(c, sig) {
+	if cg := c.cg.Load(); cg == nil || !cg.deferSignal(c, sig) {
 		c.finish(128 + int(sig))
 	}
 	return nil
@@ -154,7 +154,7 @@ type stubCgroup struct {
 	delay time.Duration // how long a freeze or thaw takes
 	plat  *stubPlatform
 
-	mu      sync.Mutex // guards the fields below and each member's cg and pending
+	mu      sync.Mutex // guards the fields below and each member's pending
 	pids    []int
 	frozen  bool
 	deleted bool
@@ -165,7 +165,7 @@ func (g *stubCgroup) Add(pid int) error {
 	defer g.mu.Unlock()
 	g.pids = append(g.pids, pid)
 	if c := g.plat.child(pid); c != nil {
-		c.cg = g
+		c.cg.Store(g)
 	}
 	return nil
 }
