@@ -96,7 +96,18 @@ func readyNow(fd int, events int16) bool {
 }
 
 func (h *Host) fdRead(v view, a args) Errno {
-	e, errno := h.fds.get(a.i32(0), rightFdRead)
+	return h.vectored(v, a, rightFdRead, unix.SYS_READV, unix.POLLIN)
+}
+
+func (h *Host) fdWrite(v view, a args) Errno {
+	return h.vectored(v, a, rightFdWrite, unix.SYS_WRITEV, unix.POLLOUT)
+}
+
+// vectored is fd_read and fd_write: (fd, iovs, iovs_len, nresult) on the
+// fd's current position (or stream), readv or writev by sysno, waiting for
+// event on a blocking socket.
+func (h *Host) vectored(v view, a args, right uint64, sysno uintptr, event int16) Errno {
+	e, errno := h.fds.get(a.i32(0), right)
 	if errno != ErrnoSuccess {
 		return errno
 	}
@@ -109,26 +120,7 @@ func (h *Host) fdRead(v view, a args) Errno {
 	if _, ok := v.bytes(a.u32(3), 4); !ok {
 		return ErrnoFault
 	}
-	n, errno := streamIO(e, unix.SYS_READV, unix.POLLIN, iov)
-	if errno != ErrnoSuccess {
-		return errno
-	}
-	return v.putU32Result(a.u32(3), uint32(n))
-}
-
-func (h *Host) fdWrite(v view, a args) Errno {
-	e, errno := h.fds.get(a.i32(0), rightFdWrite)
-	if errno != ErrnoSuccess {
-		return errno
-	}
-	iov, errno := h.iovecs(v, a.u32(1), a.u32(2))
-	if errno != ErrnoSuccess {
-		return errno
-	}
-	if _, ok := v.bytes(a.u32(3), 4); !ok {
-		return ErrnoFault
-	}
-	n, errno := streamIO(e, unix.SYS_WRITEV, unix.POLLOUT, iov)
+	n, errno := streamIO(e, sysno, event, iov)
 	if errno != ErrnoSuccess {
 		return errno
 	}
