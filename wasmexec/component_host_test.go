@@ -643,18 +643,7 @@ func TestNoLeakPerHostInstance(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for i := 0; i < rssWarmup; i++ {
-				tc.cycle(t)
-			}
-			before := rssBytes(t)
-			for i := 0; i < rssCycles; i++ {
-				tc.cycle(t)
-			}
-			after := rssBytes(t)
-			t.Logf("RSS %d KiB after the warm-up, %d KiB after %d cycles", before>>10, after>>10, rssCycles)
-			if after-before > rssBound {
-				t.Fatalf("RSS grew by %d KiB over %d cycles (bound %d KiB): something is not freed", (after-before)>>10, rssCycles, rssBound>>10)
-			}
+			checkRSSFlat(t, tc.cycle)
 			if n := liveHostHandles.Load(); n != handles {
 				t.Fatalf("%d cgo handles live, %d before the cycles: a finalizer or a close is missing", n, handles)
 			}

@@ -142,6 +142,24 @@ const (
 	rssBound  = 32 << 20
 )
 
+// checkRSSFlat runs cycle rssWarmup times, then rssCycles times, and fails
+// t if the resident set grew by more than rssBound over the second run.
+func checkRSSFlat(t *testing.T, cycle func(*testing.T)) {
+	t.Helper()
+	for i := 0; i < rssWarmup; i++ {
+		cycle(t)
+	}
+	before := rssBytes(t)
+	for i := 0; i < rssCycles; i++ {
+		cycle(t)
+	}
+	after := rssBytes(t)
+	t.Logf("RSS %d KiB after the warm-up, %d KiB after %d cycles", before>>10, after>>10, rssCycles)
+	if after-before > rssBound {
+		t.Fatalf("RSS grew by %d KiB over %d cycles (bound %d KiB): something is not freed", (after-before)>>10, rssCycles, rssBound>>10)
+	}
+}
+
 // TestNoLeakPerPrepareAndRun: 1,000 cycles through each way into the
 // engine leave the resident set where the warm-up left it, so every
 // object that wasmexec creates in wasmtime is freed: Prepare and Run of a
@@ -212,18 +230,7 @@ func TestNoLeakPerPrepareAndRun(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for i := 0; i < rssWarmup; i++ {
-				tc.cycle(t)
-			}
-			before := rssBytes(t)
-			for i := 0; i < rssCycles; i++ {
-				tc.cycle(t)
-			}
-			after := rssBytes(t)
-			t.Logf("RSS %d KiB after the warm-up, %d KiB after %d cycles", before>>10, after>>10, rssCycles)
-			if after-before > rssBound {
-				t.Fatalf("RSS grew by %d KiB over %d cycles (bound %d KiB): something is not freed", (after-before)>>10, rssCycles, rssBound>>10)
-			}
+			checkRSSFlat(t, tc.cycle)
 		})
 	}
 }
