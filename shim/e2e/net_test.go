@@ -257,13 +257,13 @@ func TestNetServers(t *testing.T) {
 						oci.WithProcessArgs(srv.module),
 						oci.WithHostNamespace(specs.NetworkNamespace),
 						oci.WithEnv([]string{"WASI_TCP_LISTEN=" + addr}))
-					task, statusC := goStartNet(t, ctx, ctr)
+					task, statusC := startGoTask(t, ctx, ctr, io.Discard)
 					waitServing(t, "http://"+addr, func() bool { return len(statusC) == 0 })
 					if k.timed {
 						checkServing(t, "http://"+addr, srv.hello)
 					}
 					stallRequest(t, addr)
-					goKillNet(t, ctx, task, statusC, k.sig, k.want, k.timed)
+					killGoTask(t, ctx, task, statusC, k.sig, k.want, k.timed)
 					if err := ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil {
 						t.Errorf("delete container: %v", err)
 					}
@@ -343,52 +343,6 @@ func ctrDeleteNet(t *testing.T, id string) {
 	}
 }
 
-// goStartNet creates and starts a task of ctr; the channel delivers its
-// exit status.
-func goStartNet(t *testing.T, ctx context.Context, ctr client.Container) (client.Task, <-chan client.ExitStatus) {
-	t.Helper()
-	var out bytes.Buffer
-	task, err := ctr.NewTask(ctx, goIO(nil, &out, &out))
-	if err != nil {
-		t.Fatalf("new task: %v", err)
-	}
-	statusC, err := task.Wait(ctx)
-	if err != nil {
-		t.Fatalf("wait: %v", err)
-	}
-	if err := task.Start(ctx); err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	return task, statusC
-}
-
-// goKillNet signals a task through the Go client, checks its exit status
-// (and latency, when timed) and deletes it.
-func goKillNet(t *testing.T, ctx context.Context, task client.Task, statusC <-chan client.ExitStatus, sig syscall.Signal, want int, timed bool) {
-	t.Helper()
-	start := time.Now()
-	if err := task.Kill(ctx, sig); err != nil {
-		t.Fatalf("kill %v: %v", sig, err)
-	}
-	var st client.ExitStatus
-	select {
-	case st = <-statusC:
-	case <-time.After(time.Minute):
-		t.Fatalf("no exit within a minute of %v", sig)
-	}
-	latency := time.Since(start)
-	t.Logf("%v: exit status %d after %v", sig, st.ExitCode(), latency)
-	if int(st.ExitCode()) != want {
-		t.Errorf("exit status %d after %v, want %d", st.ExitCode(), sig, want)
-	}
-	if timed && latency > killLatency {
-		t.Errorf("the exit came %v after %v, want within %v", latency, sig, killLatency)
-	}
-	if _, err := task.Delete(ctx); err != nil {
-		t.Errorf("delete task: %v", err)
-	}
-}
-
 // TestNetOwnNamespace: a server in a network namespace of its own (no
 // --net-host, no WithHostNamespace) listens there and not on the host:
 // it is reachable from a thread that enters the task's namespace, and
@@ -420,9 +374,9 @@ func TestNetOwnNamespace(t *testing.T) {
 			oci.WithProcessArgs(module),
 			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace}),
 			oci.WithEnv([]string{"WASI_TCP_LISTEN=:" + strconv.Itoa(port)}))
-		task, statusC := goStartNet(t, ctx, ctr)
+		task, statusC := startGoTask(t, ctx, ctr, io.Discard)
 		checkInNamespace(t, int(task.Pid()), port, func() bool { return len(statusC) == 0 })
-		goKillNet(t, ctx, task, statusC, syscall.SIGTERM, 143, true)
+		killGoTask(t, ctx, task, statusC, syscall.SIGTERM, 143, true)
 		if err := ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil {
 			t.Errorf("delete container: %v", err)
 		}

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -172,10 +174,19 @@ func ctrKill(t *testing.T, args []string, signal string, want int, timed bool) {
 // exited, checks that killing it again answers NotFound.
 func goKill(t *testing.T, args []string, sig syscall.Signal, want uint32, timed bool) {
 	c, ctx := newClient(t)
-	id := containerID(t)
-	ctr := newContainer(t, c, ctx, id, args)
+	ctr := newContainer(t, c, ctx, containerID(t), args)
 	var out strings.Builder
-	task, err := ctr.NewTask(ctx, goIO(nil, &out, &out))
+	task, statusC := startGoTask(t, ctx, ctr, &out)
+	waitSpinning(t, int(task.Pid()))
+	killGoTask(t, ctx, task, statusC, sig, int(want), timed)
+	t.Logf("output %q", out.String())
+}
+
+// startGoTask creates and starts a task of ctr with its output into out;
+// the channel delivers its exit status.
+func startGoTask(t *testing.T, ctx context.Context, ctr client.Container, out io.Writer) (client.Task, <-chan client.ExitStatus) {
+	t.Helper()
+	task, err := ctr.NewTask(ctx, goIO(nil, out, out))
 	if err != nil {
 		t.Fatalf("new task: %v", err)
 	}
@@ -186,7 +197,14 @@ func goKill(t *testing.T, args []string, sig syscall.Signal, want uint32, timed 
 	if err := task.Start(ctx); err != nil {
 		t.Fatalf("start: %v", err)
 	}
-	waitSpinning(t, int(task.Pid()))
+	return task, statusC
+}
+
+// killGoTask signals a task through the Go client, checks its exit status
+// (and latency, when timed), that a second kill answers NotFound, and
+// deletes it.
+func killGoTask(t *testing.T, ctx context.Context, task client.Task, statusC <-chan client.ExitStatus, sig syscall.Signal, want int, timed bool) {
+	t.Helper()
 	start := time.Now()
 	if err := task.Kill(ctx, sig); err != nil {
 		t.Fatalf("kill %v: %v", sig, err)
@@ -198,18 +216,18 @@ func goKill(t *testing.T, args []string, sig syscall.Signal, want uint32, timed 
 		t.Fatalf("no exit within a minute of %v", sig)
 	}
 	latency := time.Since(start)
-	t.Logf("exit %d after %v (output %q)", st.ExitCode(), latency, out.String())
-	if st.ExitCode() != want {
-		t.Errorf("exit status %d, want %d", st.ExitCode(), want)
+	t.Logf("%v: exit status %d after %v", sig, st.ExitCode(), latency)
+	if int(st.ExitCode()) != want {
+		t.Errorf("exit status %d after %v, want %d", st.ExitCode(), sig, want)
 	}
 	if timed && latency > killLatency {
-		t.Errorf("exit came %v after %v, want within %v", latency, sig, killLatency)
+		t.Errorf("the exit came %v after %v, want within %v", latency, sig, killLatency)
 	}
 	if err := task.Kill(ctx, syscall.SIGTERM); !errdefs.IsNotFound(err) {
 		t.Errorf("kill after exit: %v, want a NotFound error", err)
 	}
 	if _, err := task.Delete(ctx); err != nil {
-		t.Errorf("delete: %v", err)
+		t.Errorf("delete task: %v", err)
 	}
 }
 
