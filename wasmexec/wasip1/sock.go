@@ -104,13 +104,7 @@ func (h *Host) sockRecv(v view, a args) Errno {
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	var flags int
-	if riflags&riflagRecvPeek != 0 {
-		flags |= unix.MSG_PEEK
-	}
-	if riflags&riflagRecvWaitall != 0 {
-		flags |= unix.MSG_WAITALL
-	}
+	flags := recvFlags(riflags)
 	n, msgFlags, _, errno := sockIO(e, unix.SYS_RECVMSG, unix.POLLIN, iov, flags, nil)
 	if errno != ErrnoSuccess {
 		return errno
@@ -219,4 +213,16 @@ func (h *Host) sockShutdown(_ view, a args) Errno {
 		return ErrnoInval
 	}
 	return errnoOf(unix.Shutdown(e.hostFd, how))
+}
+
+// recvFlags maps sock_recv's riflags to recvmsg(2)'s flags.
+func recvFlags(riflags uint32) int {
+	var flags int
+	if riflags&riflagRecvPeek != 0 {
+		flags |= unix.MSG_PEEK
+	}
+	if riflags&riflagRecvWaitall != 0 {
+		flags |= unix.MSG_WAITALL
+	}
+	return flags
 }

@@ -240,13 +240,7 @@ func (h *Host) recvFrom(v view, fd int32, riData, riLen, addr, riflags, roPort u
 	if errno != ErrnoSuccess {
 		return errno
 	}
-	var flags int
-	if riflags&riflagRecvPeek != 0 {
-		flags |= unix.MSG_PEEK
-	}
-	if riflags&riflagRecvWaitall != 0 {
-		flags |= unix.MSG_WAITALL
-	}
+	flags := recvFlags(riflags)
 	clear(h.sa[:])
 	n, msgFlags, namelen, errno := sockIO(e, unix.SYS_RECVMSG, unix.POLLIN, iov, flags, h.sa[:])
 	if errno != ErrnoSuccess {
