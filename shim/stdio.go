@@ -187,7 +187,9 @@ const drainTimeout = 2 * time.Second
 // its ends of the fifos, as soon as it has the exit status, so whatever
 // is still in a fifo then is lost; reporting the exit only once the fifo
 // is empty closes that race. FIONREAD (TIOCINQ on Linux) counts the bytes
-// in a pipe from either end.
+// in a pipe from either end. A fifo that nobody has open for reading
+// (`ctr run -d` left, nobody attached) will never drain: there is nothing
+// to wait for, and waiting would only delay the exit event.
 func awaitDrained(w io.Writer, timeout time.Duration) {
 	sc, ok := w.(syscall.Conn)
 	if !ok {
@@ -195,11 +197,28 @@ func awaitDrained(w io.Writer, timeout time.Duration) {
 	}
 	deadline := time.Now().Add(timeout)
 	for delay := 100 * time.Microsecond; time.Now().Before(deadline); delay = min(2*delay, 20*time.Millisecond) {
-		if unreadBytes(sc) == 0 {
+		if unreadBytes(sc) == 0 || readerGone(sc) {
 			return
 		}
 		time.Sleep(delay)
 	}
+}
+
+// readerGone says whether the pipe or fifo that c writes to has no reader
+// left: Linux reports POLLERR on the write end then.
+func readerGone(c syscall.Conn) bool {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	gone := false
+	_ = raw.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+		if n, err := unix.Poll(fds, 0); err == nil && n == 1 {
+			gone = fds[0].Revents&unix.POLLERR != 0
+		}
+	})
+	return gone
 }
 
 // unreadBytes is the number of bytes waiting in a pipe or fifo, asked of
