@@ -443,3 +443,41 @@ func FuzzP2Streams(f *testing.F) {
 		}
 	})
 }
+
+// TestP2StreamLengthBounds: the lengths a guest passes to skip, splice
+// and the zero writers are bounded as docs/wasip2-host.md says.
+func TestP2StreamLengthBounds(t *testing.T) {
+	g := newP2GoHost(t)
+	h := &hostInstance{}
+	defer h.close()
+	in := h.own(g.in, newReaderStream(bytes.NewReader(make([]byte, 4*p2ChunkMax)), nil))
+	var sink bytes.Buffer
+	out := h.own(g.out, newWriterStream(&sink, nil))
+	r := make([]cval, 1)
+	call := func(fn string, p ...cval) error { return g.funcs[fn](h, p, r) }
+
+	if err := call("[method]input-stream.blocking-skip", in, valU64(math.MaxUint64)); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := r[0].Payload(); !r[0].IsOk() || v.U64() == 0 || v.U64() > p2ChunkMax {
+		t.Errorf("blocking-skip(2^64-1): %+v, want ok(1..%d)", r[0], p2ChunkMax)
+	}
+	if err := call("[method]output-stream.blocking-splice", out, in, valU64(math.MaxUint64)); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := r[0].Payload(); !r[0].IsOk() || v.U64() == 0 || v.U64() > p2ChunkMax || int(v.U64()) != sink.Len() {
+		t.Errorf("blocking-splice(2^64-1): %+v, %d bytes in the sink", r[0], sink.Len())
+	}
+	sink.Reset()
+	if err := call("[method]output-stream.write-zeroes", out, valU64(p2ChunkMax)); err != nil || sink.Len() != p2ChunkMax {
+		t.Errorf("write-zeroes(64 KiB): %v, %d bytes", err, sink.Len())
+	}
+	for _, fn := range []string{"[method]output-stream.write-zeroes", "[method]output-stream.blocking-write-zeroes-and-flush"} {
+		if err := call(fn, out, valU64(math.MaxUint64)); err == nil {
+			t.Errorf("%s(2^64-1) did not trap", fn)
+		}
+	}
+	if err := call("[method]output-stream.write", out, valBytes(make([]byte, p2ChunkMax+1))); err == nil {
+		t.Error("write of 64 KiB + 1 did not trap")
+	}
+}
