@@ -230,6 +230,10 @@ func (sv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.inFlight.Add(1)
 	defer p.inFlight.Add(-1)
 
+	// A guest streams its response while it reads the request (an
+	// echo): without full duplex, net/http's HTTP/1 server stops the
+	// request body once the response head is flushed.
+	_ = http.NewResponseController(w).EnableFullDuplex()
 	req, err := incomingRequestOf(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)

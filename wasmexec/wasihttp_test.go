@@ -365,8 +365,9 @@ func TestHTTPProxyBadRequests(t *testing.T) {
 	ts := serveHTTPProxy(t, httpExample(t, "http-c.wasm"), 5*time.Second)
 	addr := strings.TrimPrefix(ts.url, "http://")
 	for _, raw := range []string{
-		"GET /caf\xe9 HTTP/1.1\r\nHost: x\r\n\r\n",
-		"GET / HTTP/1.1\r\nHost: caf\xe9\r\n\r\n",
+		"GET /caf\xe9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: caf\xe9\r\nConnection: close\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX-Caf\xe9: 1\r\nConnection: close\r\n\r\n",
 	} {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
