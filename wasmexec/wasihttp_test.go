@@ -487,7 +487,9 @@ func TestHTTPProxyMaxInFlight(t *testing.T) {
 	}
 	stop := make(chan struct{})
 	served := make(chan error, 1)
-	go func() { served <- prog.(HTTPProxy).Serve(l, ServeOptions{Stop: stop, Grace: time.Second, MaxInFlight: 1}) }()
+	go func() {
+		served <- prog.(HTTPProxy).Serve(l, ServeOptions{Stop: stop, Grace: time.Second, MaxInFlight: 1})
+	}()
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
