@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -271,5 +272,87 @@ func TestP2ItemOutsideWITFailsInstantiation(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "pollable.bogus") {
 		t.Errorf("error %q does not name [method]pollable.bogus", err)
+	}
+}
+
+// TestP2TwoPatchVersionsOneDefinition: a component that imports one
+// interface at two 0.2.x versions gets one definition, at the newer
+// name, and wasmtime's linker resolves the older import to it (its
+// semver matching); a single import is defined under its exact name.
+func TestP2TwoPatchVersionsOneDefinition(t *testing.T) {
+	cc, comp := compileComponent(t, watComponent(t, `(component
+  (import "wasi:random/random@0.2.0" (instance (export "get-random-u64" (func (result u64)))))
+  (import "wasi:random/random@0.2.12" (instance (export "get-random-bytes" (func (param "len" u64) (result (list u8))))))
+  (import "wasi:random/insecure@0.2.3" (instance (export "get-insecure-random-u64" (func (result u64))))))`))
+	imports, err := componentImports(comp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newHostLinker(cc)
+	defer l.close()
+	if err := newP2World(l).defineImports(imports); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(l.order, " "); got != "wasi:random/insecure@0.2.3 wasi:random/random@0.2.12" {
+		t.Errorf("defined %s", got)
+	}
+	if err := l.build(); err != nil {
+		t.Fatal(err)
+	}
+	h, err := l.instantiate(comp, &p2Context{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.close()
+}
+
+// lockedBuffer is a writer many instances share, as a container log is.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// TestP2ConcurrentInstances: one linker, instances on 8 goroutines, each
+// writing to a shared stdout and reading random bytes (run with -race).
+func TestP2ConcurrentInstances(t *testing.T) {
+	th := newP2TestHost(t)
+	out := &lockedBuffer{}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 25; i++ {
+				h, err := th.linker.instantiate(th.comp, &p2Context{stdout: out}, 0)
+				if err != nil {
+					errs <- err
+					return
+				}
+				_, err = h.call(th.exports["say"], valBytes([]byte("x")))
+				if err == nil {
+					_, err = h.call(th.exports["random"], valU64(16))
+				}
+				h.close()
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := out.buf.Len(); n != 200 {
+		t.Errorf("stdout has %d bytes, want 200", n)
 	}
 }
