@@ -335,7 +335,8 @@ func (st *httpRequestState) setResponse(resp *outgoingResponse) error {
 		hdr["Content-Type"] = nil
 	}
 	b := resp.body
-	if b != nil && b.finished && b.trailers == nil && b.sink.err == nil && hdr.Get("Content-Length") == "" {
+	if b != nil && b.finished && b.trailers == nil && len(b.sink.early) > 0 && hdr.Get("Content-Length") == "" &&
+		resp.status != http.StatusNoContent && resp.status != http.StatusNotModified {
 		// The whole body is known: send its length, not chunks.
 		hdr.Set("Content-Length", fmt.Sprint(len(b.sink.early)))
 	}
