@@ -380,3 +380,19 @@ func TestSignals(t *testing.T) {
 		}
 	})
 }
+
+// A server whose output reader went away (ctr run -d exits at once) keeps
+// serving: its writes fail instead of killing it with SIGPIPE.
+func TestServerOutlivesItsOutputReader(t *testing.T) {
+	c, addr, out := spawnServer(t, "graceful")
+	out.Close()
+	for i := range 2 {
+		if got := <-request(t, addr, 0); got != "done\n" {
+			t.Fatalf("request %d after the output's reader closed: %q, want done", i, got)
+		}
+	}
+	_ = c.Signal(syscall.SIGTERM)
+	if st := c.Wait().Status; st != 143 {
+		t.Fatalf("exit status %d, want 143", st)
+	}
+}
