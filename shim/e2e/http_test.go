@@ -187,7 +187,7 @@ func expectStopsAccepting(t *testing.T, addr string, within time.Duration) {
 // finish and ends the task with 143; SIGKILL ends it with 137; nothing is
 // left, the listening socket included. The Go client runs the first,
 // ctr run -d (the README's command, the image's entrypoint for the
-// JavaScript handler) the second.
+// JavaScript handler) the second, which also reads ctr task metrics.
 func TestHTTPServe(t *testing.T) {
 	needDaemon(t)
 	for _, h := range httpHandlers {
@@ -232,6 +232,10 @@ func TestHTTPServe(t *testing.T) {
 				ctrStartImage(t, id, httpImage, []string{"--net-host", "--env", httpAddrVar + "=" + addr}, h.args...)
 				waitServing(t, "http://"+addr, func() bool { _, st := taskRow(t, id); return st == "RUNNING" })
 				httpCheck(t, "http://"+addr, "hello")
+				// The server's cgroup holds it: its stats come as a module's do.
+				if out, errOut, exit := runCtr(t, "task", "metrics", "--format", "json", id); exit != 0 || !strings.Contains(out, `"memory"`) {
+					t.Errorf("ctr task metrics of a serving task: exit %d, %s%s", exit, clip(out), errOut)
+				}
 				stallRequest(t, addr)
 				ctrKillNet(t, w, id, "SIGKILL", 137, false)
 				ctrDeleteNet(t, id)
