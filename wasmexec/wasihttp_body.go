@@ -131,19 +131,30 @@ type responseSink struct {
 	early   []byte // what was written before
 	err     error  // a write to w failed (the client went away)
 	dirty   bool   // written since the last flush
+	// full: the early buffer overflowed and the stream reported closed;
+	// it stays closed.
+	full bool
 }
 
 func (s *responseSink) write(p []byte) error {
 	if s.err != nil {
 		return s.err
 	}
+	if s.full {
+		return errStreamClosed
+	}
 	if !s.started {
 		if len(s.early)+len(p) > maxEarlyBody {
+			s.full = true
 			return errStreamClosed
 		}
 		s.early = append(s.early, p...)
 		return nil
 	}
+	return s.send(p)
+}
+
+func (s *responseSink) send(p []byte) error {
 	if _, err := s.w.Write(p); err != nil {
 		s.err = err
 		return err
@@ -152,11 +163,19 @@ func (s *responseSink) write(p []byte) error {
 	return nil
 }
 
+// room is what check-write permits; 0 means closed.
 func (s *responseSink) room() uint64 {
-	if s.started {
+	switch {
+	case s.full:
+		return 0
+	case s.started:
 		return bodyChunk
 	}
-	return uint64(min(bodyChunk, maxEarlyBody-len(s.early)))
+	n := uint64(min(bodyChunk, maxEarlyBody-len(s.early)))
+	if n == 0 {
+		s.full = true
+	}
+	return n
 }
 
 // flush sends what net/http buffers to the client, once per write:
@@ -181,7 +200,7 @@ func (s *responseSink) start() error {
 	if len(early) == 0 {
 		return nil
 	}
-	return s.write(early)
+	return s.send(early)
 }
 
 // bodyPipe is the body of an outbound request: the guest writes it, the

@@ -215,6 +215,9 @@ type httpRequestState struct {
 	started bool
 	// failed is the error-code the guest set instead of a response.
 	failed *httpErrorCode
+	// returned: handle returned without a trap (the instance is being
+	// closed).
+	returned bool
 }
 
 func (st *httpRequestState) p2() *p2Context { return &st.p2ctx }
@@ -259,6 +262,7 @@ func (sv *server) handle(st *httpRequestState, req *incomingRequest) error {
 	// body it never finished is cut there.
 	defer h.close()
 	_, err = h.call(p.handle, h.own(p.types.incomingRequest, req), h.own(p.types.responseOutparam, &responseOutparam{st: st}))
+	st.returned = err == nil
 	return err
 }
 

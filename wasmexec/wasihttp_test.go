@@ -2,6 +2,7 @@ package wasmexec
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/wasmexec/internal/capilayout"
 )
 
 // The wasi:http examples (make http-examples), served in process.
@@ -407,36 +410,105 @@ func TestHTTPProxyRunAndDetection(t *testing.T) {
 	}
 }
 
-// TestHTTPProxyUnknownImport: a proxy component importing something
-// this host lacks fails Prepare with the import's name.
-func TestHTTPProxyUnknownImport(t *testing.T) {
-	wat := `(component
-  (import "wasi:sockets/tcp@0.2.0" (instance))
-  (type $req (resource (rep i32)))
-  (core module $m (func (export "handle") (param i32 i32)))
-  (core instance $i (instantiate $m))
+// proxyWAT is a wasi:http proxy component whose handle runs body (core
+// wasm of (param i32 i32)), importing imports besides wasi:http/types.
+func proxyWAT(imports, body string) string {
+	return `(component
+  ` + imports + `
   (import "wasi:http/types@0.2.0" (instance $types
     (export "incoming-request" (type (sub resource)))
     (export "response-outparam" (type (sub resource)))))
   (alias export $types "incoming-request" (type $ir))
   (alias export $types "response-outparam" (type $ro))
+  (core module $m (func (export "handle") (param i32 i32) ` + body + `))
+  (core instance $i (instantiate $m))
   (func $handle (param "request" (own $ir)) (param "response-out" (own $ro))
     (canon lift (core func $i "handle")))
   (instance $h (export "handle" (func $handle)))
   (export "wasi:http/incoming-handler@0.2.0" (instance $h)))`
+}
+
+func writeWAT(t *testing.T, wat string) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "proxy.wat")
 	if err := os.WriteFile(path, []byte(wat), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+// TestHTTPProxyUnknownImport: a proxy component importing something
+// this host lacks fails Prepare with the import's name.
+func TestHTTPProxyUnknownImport(t *testing.T) {
+	path := writeWAT(t, proxyWAT(`(import "wasi:sockets/tcp@0.2.0" (instance))`, ""))
 	prog, err := Prepare(Config{ModulePath: path})
 	if err == nil {
 		prog.Close()
 		t.Fatal("Prepare accepted a component importing wasi:sockets/tcp")
 	}
-	if !strings.Contains(err.Error(), "wasi:sockets/tcp@0.2.0") {
+	if !strings.Contains(err.Error(), "wasi:sockets/tcp@0.2.0") || !errors.Is(err, ErrUnsupportedImport) {
 		t.Errorf("error does not name the import: %v", err)
 	}
 	t.Log(err)
+}
+
+// TestHTTPProxyNoResponse: a handle that returns without setting the
+// response, and one that traps, are answered 500, and the server goes on.
+func TestHTTPProxyNoResponse(t *testing.T) {
+	for _, tc := range []struct{ name, body, log string }{
+		{"returns", "", "did not set a response"},
+		{"traps", "unreachable", "wasm trap"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := serveHTTPProxy(t, writeWAT(t, proxyWAT("", tc.body)), 5*time.Second)
+			for range 3 {
+				if code, _ := get(t, ts.url+"/"); code != 500 {
+					t.Errorf("status %d, want 500", code)
+				}
+			}
+			if !strings.Contains(ts.stderr.String(), tc.log) {
+				t.Errorf("stderr %q lacks %q", ts.stderr.String(), tc.log)
+			}
+		})
+	}
+}
+
+// TestHTTPProxyMaxInFlight: with one slot, requests wait their turn
+// instead of failing.
+func TestHTTPProxyMaxInFlight(t *testing.T) {
+	prog, err := Prepare(Config{ModulePath: httpExample(t, "http-c.wasm")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	served := make(chan error, 1)
+	go func() {
+		served <- prog.(HTTPProxy).Serve(l, ServeOptions{Stop: stop, Grace: time.Second, MaxInFlight: 1})
+	}()
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if code, body := get(t, "http://"+l.Addr().String()+"/"); code != 200 || body != "hello from wasi:http\n" {
+				t.Errorf("GET /: %d %q", code, body)
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHTTPDeclarationsMatchHeaders(t *testing.T) {
+	capilayout.Check(t, httpDeclaredLayout())
 }
 
 func BenchmarkHTTPProxyHello(b *testing.B) {

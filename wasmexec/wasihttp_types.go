@@ -143,8 +143,17 @@ func defineHTTPTypes(w *p2World, name string) {
 		if b.finished {
 			return nil
 		}
+		if st, ok := h.data.(*httpRequestState); ok && st.returned && b.sink != nil {
+			// handle returned (no trap) with the response body neither
+			// finished nor dropped: the instance's end finishes it.
+			// StarlingMonkey's fetch-event glue answers an exception
+			// with a 500 that it never finishes; jco serve sends it
+			// whole, and so does this host.
+			b.finished = true
+			return nil
+		}
 		// Dropped without finish: the body is cut (the response's
-		// connection, the outbound request).
+		// connection, the outbound request), as the WIT says.
 		b.aborted = true
 		if b.pipe != nil {
 			b.pipe.abort(errBodyDropped)

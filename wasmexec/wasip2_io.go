@@ -159,10 +159,18 @@ func pollSources(sources []pollSource) ([]uint32, error) {
 	return readyIndices(chans), nil
 }
 
+// readyIndices says which of chans are closed, looking at each distinct
+// channel once, so pollables of one source agree.
 func readyIndices(chans []<-chan struct{}) []uint32 {
 	var ready []uint32
+	seen := map[<-chan struct{}]bool{}
 	for i, c := range chans {
-		if isReady(c) {
+		r, ok := seen[c]
+		if !ok {
+			r = isReady(c)
+			seen[c] = r
+		}
+		if r {
 			ready = append(ready, uint32(i))
 		}
 	}

@@ -170,8 +170,11 @@ func (w *p2World) mustResource(base, name string) *resourceType {
 // implements p2Data; a *p2Context does, and so does any struct that
 // embeds one.
 type p2Context struct {
-	stdin          io.Reader // nil: an empty stdin
-	stdout, stderr io.Writer // nil: discarded
+	stdin io.Reader // nil: an empty stdin
+	// stdout and stderr (nil: discarded) get the guest's writes as they
+	// come; instances on other goroutines may share them, so they must
+	// take concurrent writes (an *os.File does).
+	stdout, stderr io.Writer
 	env            [][2]string
 	args           []string
 

@@ -87,12 +87,11 @@ func exampleHTTPItems(t *testing.T, path string) map[string][]string {
 // its interfaces are defined here with the items the example lists, as
 // functions that trap.
 func TestP2ExampleComponentsTypeCheck(t *testing.T) {
-	for _, ex := range []string{"http-c", "http-js-incoming-handler", "http-js-fetch-event"} {
+	// http-js-fetch-event imports what http-js-incoming-handler does
+	// (docs/wasi-http-examples.md); compiling it too would only cost time.
+	for _, ex := range []string{"http-c", "http-js-incoming-handler"} {
 		t.Run(ex, func(t *testing.T) {
 			path := filepath.Join("..", "bin", "examples", "http", ex+".wasm")
-			if _, err := os.Stat(path); err != nil {
-				path = filepath.Join("/work/main/bin/examples/http", ex+".wasm")
-			}
 			wasm, err := os.ReadFile(path)
 			if err != nil {
 				t.Skipf("%s: %v (make http-examples builds it)", path, err)
