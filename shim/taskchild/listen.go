@@ -41,11 +41,7 @@ func openHTTPListener(spec Spec) (net.Listener, error) {
 		return nil, Classify(fmt.Errorf("%s=%s: a wasi:http component is served at %s and takes no other listeners",
 			listen.Env, strings.Join(spec.Listen, ","), listen.HTTPProxyEnv), errdefs.ErrInvalidArgument)
 	}
-	value := spec.HTTPProxyAddr
-	if value == "" {
-		value = listen.DefaultHTTPProxyAddr
-	}
-	addr, err := listen.ParseAddr(listen.HTTPProxyEnv, value)
+	addr, source, err := httpProxyAddr(spec)
 	if err != nil {
 		return nil, Classify(err, errdefs.ErrInvalidArgument)
 	}
@@ -55,9 +51,22 @@ func openHTTPListener(spec Spec) (net.Listener, error) {
 	}
 	l, err := listen.Listen(addr, opts)
 	if err != nil {
-		return nil, Classify(fmt.Errorf("%s: %w", listen.HTTPProxyEnv, err), listenErrorClass(err))
+		return nil, Classify(fmt.Errorf("%s: %w", source, err), listenErrorClass(err))
 	}
 	return l, nil
+}
+
+// httpProxyAddr is the address a Server listens on, and source what an
+// error names it by: the variable, or that the default was taken for
+// want of it.
+func httpProxyAddr(spec Spec) (addr, source string, err error) {
+	value, source := spec.HTTPProxyAddr, listen.HTTPProxyEnv
+	if value == "" {
+		value = listen.DefaultHTTPProxyAddr
+		source += " (not set: the default)"
+	}
+	addr, err = listen.ParseAddr(listen.HTTPProxyEnv, value)
+	return addr, source, err
 }
 
 // bindOptions is what the task's user may bind: spec.Bind, with the

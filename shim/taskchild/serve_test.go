@@ -396,3 +396,16 @@ func TestServerOutlivesItsOutputReader(t *testing.T) {
 		t.Fatalf("exit status %d, want 143", st)
 	}
 }
+
+// Without the variable a server listens at runwasi's default, and an error
+// says that the address is the default.
+func TestHTTPProxyAddrDefault(t *testing.T) {
+	addr, source, err := httpProxyAddr(Spec{})
+	if err != nil || addr != "0.0.0.0:8080" || !strings.Contains(source, "WASMTIME_HTTP_PROXY_SOCKET_ADDR (not set") {
+		t.Errorf("httpProxyAddr of no setting = %q, %q, %v; want 0.0.0.0:8080 named as the default", addr, source, err)
+	}
+	addr, source, err = httpProxyAddr(Spec{HTTPProxyAddr: "localhost:9000"})
+	if err != nil || addr != "127.0.0.1:9000" || source != "WASMTIME_HTTP_PROXY_SOCKET_ADDR" {
+		t.Errorf("httpProxyAddr of localhost:9000 = %q, %q, %v", addr, source, err)
+	}
+}
