@@ -172,6 +172,12 @@ func (p *processIO) copyOutput(r io.ReadCloser, dst io.WriteCloser) {
 	go func() {
 		defer p.outputs.Done()
 		copyStream(dst, r)
+		// The reader went away (ctr run -d returned) or failed: keep
+		// taking the output, which has nobody to go to now, so that the
+		// task never writes into a broken pipe (EPIPE, or SIGPIPE, which
+		// ends a Go or C program). runc's shim keeps its fifos open for
+		// the same reason.
+		copyStream(io.Discard, r)
 		r.Close()
 		awaitDrained(dst, drainTimeout)
 		dst.Close()

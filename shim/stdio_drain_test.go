@@ -62,3 +62,27 @@ func pipe(t *testing.T) (r, w *os.File) {
 	t.Cleanup(func() { r.Close(); w.Close() })
 	return r, w
 }
+
+// A task keeps writing after its output's reader has gone (ctr run -d
+// returned): its writes must still succeed.
+func TestOutputOutlivesItsReader(t *testing.T) {
+	fifoR, fifoW := pipe(t)
+	fifoR.Close() // nobody reads the fifo any more
+	taskR, taskW := pipe(t)
+	var p processIO
+	p.copyOutput(taskR, fifoW)
+	chunk := make([]byte, 64<<10)
+	for i := 0; i < 16; i++ { // 1 MiB: far more than a pipe holds
+		if _, err := taskW.Write(chunk); err != nil {
+			t.Fatalf("write %d of the task's output: %v", i, err)
+		}
+	}
+	taskW.Close()
+	done := make(chan struct{})
+	go func() { p.outputs.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the output copy did not end after the task closed its end")
+	}
+}

@@ -113,13 +113,12 @@ func run(engine Engine, sigs *signals) int {
 // the task: 128+signal after a graceful stop, as after a kill; 1, with
 // the reason on stderr, if it could not serve on.
 func serve(srv Server, l net.Listener, sigs *signals) int {
-	// The shim stops copying output whose reader went away (ctr run -d
-	// exits at once), and a Go program that writes to a broken stdout or
-	// stderr dies of SIGPIPE: as pid 1 of its pid namespace, where the
-	// signal is ignored, the runtime exits with 2 instead. A server must
-	// outlive its log reader, so its writes fail with EPIPE instead, and
-	// the output is lost as it would be for a native server that ignores
-	// SIGPIPE.
+	// A Go program that writes to a broken stdout or stderr dies of
+	// SIGPIPE: as pid 1 of its pid namespace, where the signal is
+	// ignored, the runtime exits with 2 instead. The shim keeps taking
+	// output whose reader went away (ctr run -d), but a server must
+	// outlive any reader of its log, so its writes fail with EPIPE
+	// instead, as they would for a native server that ignores SIGPIPE.
 	signal.Ignore(syscall.SIGPIPE)
 	err := srv.Serve(l, ServeOptions{Stop: sigs.serving(), Grace: ServeGrace, Stdout: os.Stdout, Stderr: os.Stderr})
 	if sig := sigs.stoppedBy(); sig != 0 {
