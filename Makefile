@@ -73,7 +73,7 @@ test-k8s: build images http-examples containerd ## a single-node Kubernetes (bui
 		E2E_K8S=1 E2E_CONTAINERD_VERSION=$$v $(GO) test -count=1 -timeout 15m -run '^TestKubernetes' ./shim/e2e/ || exit 1; \
 	done
 
-bench: build ## runc vs the shim through a private containerd: table and plot in bin/bench (BENCH_FLAGS="-n 30 -density 50 -tasks 1000")
+bench: build http-examples ## runc vs the shim through a private containerd: table and plot in bin/bench (BENCH_FLAGS="-n 30 -density 50 -tasks 1000"; "-soak 10m" adds the soaks)
 	hack/install-containerd.sh $(CONTAINERD_VERSION)
 	$(GO) run ./hack/bench -containerd $(CONTAINERD_VERSION) $(BENCH_FLAGS)
 
