@@ -92,6 +92,7 @@ var ConfigNames = []ConfigName{
 	{AnnotationCRIOSandboxID, KindAnnotation, whereShim},
 	{AnnotationWASIHost, KindAnnotation, whereShim},
 	{listen.Env, KindContainerEnv, whereShim},
+	{listen.HTTPProxyEnv, KindContainerEnv, whereShim},
 	{wasmlayer.AnnotationTitle, KindLayerAnnotation, "shim/wasmlayer"},
 	{OptionBinaryName, KindRuntimeOption, whereShim},
 	{OptionConfigPath, KindRuntimeOption, whereShim},

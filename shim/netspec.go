@@ -42,27 +42,47 @@ func hostTakesListeners(host string, addrs []string) error {
 }
 
 // listenersOf reads WASI_TCP_LISTEN from the process's environment and
-// what its user may bind. The last setting wins, as a shell's would.
+// what its user may bind. The last setting wins, as a shell's would. The
+// policy comes with or without listeners: a wasi:http component's listener
+// (httpProxyAddrOf) needs it too, and only the task child learns whether
+// the program is one.
 func listenersOf(spec *specs.Spec, proc *specs.Process) ([]string, *taskchild.BindPolicy, error) {
+	policy, err := bindPolicyOf(spec, proc)
+	if err != nil {
+		return nil, nil, err
+	}
 	value, ok := lastEnv(proc.Env, listen.Env)
 	if !ok {
-		return nil, nil, nil
+		return nil, policy, nil
 	}
 	addrs, err := listen.Parse(value)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", err, errdefs.ErrInvalidArgument)
 	}
+	return addrs, policy, nil
+}
+
+func bindPolicyOf(spec *specs.Spec, proc *specs.Process) (*taskchild.BindPolicy, error) {
 	policy := &taskchild.BindPolicy{MayBindPrivileged: mayBindPrivileged(proc)}
 	if spec.Linux != nil {
 		if v, ok := spec.Linux.Sysctl[sysctlUnprivilegedPortStart]; ok {
 			start, err := strconv.Atoi(v)
 			if err != nil {
-				return nil, nil, fmt.Errorf("linux.sysctl %s=%q: %w", sysctlUnprivilegedPortStart, v, errdefs.ErrInvalidArgument)
+				return nil, fmt.Errorf("linux.sysctl %s=%q: %w", sysctlUnprivilegedPortStart, v, errdefs.ErrInvalidArgument)
 			}
 			policy.UnprivilegedPortStart = &start
 		}
 	}
-	return addrs, policy, nil
+	return policy, nil
+}
+
+// httpProxyAddrOf is the last WASMTIME_HTTP_PROXY_SOCKET_ADDR of the
+// process's environment, unparsed ("" when unset): the task child parses
+// it once it knows that the program is a wasi:http component, so that a
+// module, which never listens there, is not refused for it.
+func httpProxyAddrOf(proc *specs.Process) string {
+	value, _ := lastEnv(proc.Env, listen.HTTPProxyEnv)
+	return value
 }
 
 // mayBindPrivileged says whether the process, run by runc, could bind a

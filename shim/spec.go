@@ -84,6 +84,7 @@ func childOptions(spec *specs.Spec, proc *specs.Process, rootfs string) (taskchi
 		WASIHost:       wasiHost,
 		Listen:         listenAddrs,
 		Bind:           bind,
+		HTTPProxyAddr:  httpProxyAddrOf(proc),
 		ModulePath:     modulePath,
 		Args:           proc.Args,
 		Env:            envWithPWD(proc.Env, proc.Cwd),

@@ -25,6 +25,15 @@ type componentProgram struct {
 }
 
 func (cp *componentProgram) prepare(cfg Config, wasm []byte) error {
+	if err := cp.compile(cfg, wasm); err != nil {
+		return err
+	}
+	return cp.link(cfg)
+}
+
+// compile compiles (or loads) the component; link then instantiates it
+// as a command. prepareComponent looks at the exports in between.
+func (cp *componentProgram) compile(cfg Config, wasm []byte) error {
 	if cfg.Entrypoint != "" && cfg.Entrypoint != DefaultEntrypoint {
 		return fmt.Errorf("%s: %w: a component runs its wasi:cli/run export; #%s names a function of a core module",
 			cfg.ModulePath, ErrNoEntrypoint, cfg.Entrypoint)
@@ -36,6 +45,10 @@ func (cp *componentProgram) prepare(cfg Config, wasm []byte) error {
 		return fmt.Errorf("compile %s: %w", cfg.ModulePath, oneLine(err))
 	}
 	cp.comp = a.(*componentArtifact)
+	return nil
+}
+
+func (cp *componentProgram) link(cfg Config) error {
 	fn, err := cp.comp.runFunc(cliRunInterface, cliRunFunction)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cfg.ModulePath, err)

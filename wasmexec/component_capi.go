@@ -145,7 +145,7 @@ func (c *componentCompiler) compile(wasm []byte) (artifact, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &componentArtifact{ptr: comp}, nil
+	return &componentArtifact{ptr: comp, engine: c.engine}, nil
 }
 
 func (c *componentCompiler) loadFile(path string) (artifact, error) {
@@ -155,11 +155,15 @@ func (c *componentCompiler) loadFile(path string) (artifact, error) {
 	if err := takeError(C.wasmtime_component_deserialize_file(c.engine, cpath, &comp)); err != nil {
 		return nil, err
 	}
-	return &componentArtifact{ptr: comp}, nil
+	return &componentArtifact{ptr: comp, engine: c.engine}, nil
 }
 
-// componentArtifact is a compiled component.
-type componentArtifact struct{ ptr *C.wasmtime_component_t }
+// componentArtifact is a compiled component, and the engine it was
+// compiled for (reading its type needs the engine).
+type componentArtifact struct {
+	ptr    *C.wasmtime_component_t
+	engine *C.wasm_engine_t
+}
 
 func (a *componentArtifact) serialize() ([]byte, error) {
 	var out C.wasm_byte_vec_t

@@ -50,14 +50,14 @@ func Prepare(cfg Config) (Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	var p program = &componentProgram{}
-	if kind != wasmbin.Component {
-		wasi, err := newWASIHost(cfg)
-		if err != nil {
-			return nil, err
-		}
-		p = newModuleProgram(wasi)
+	if kind == wasmbin.Component {
+		return prepareComponent(cfg, wasm)
 	}
+	wasi, err := newWASIHost(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := newModuleProgram(wasi)
 	if err := p.prepare(cfg, wasm); err != nil {
 		p.Close()
 		return nil, err

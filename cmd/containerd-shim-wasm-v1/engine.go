@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -39,6 +40,9 @@ func (wasmEngine) Prepare(s taskchild.Spec) (taskchild.Program, error) {
 	if err != nil {
 		return nil, classify(err)
 	}
+	if proxy, ok := prog.(wasmexec.HTTPProxy); ok {
+		return wasmServer{wasmProgram{prog}, proxy}, nil
+	}
 	return wasmProgram{prog}, nil
 }
 
@@ -46,6 +50,7 @@ func (wasmEngine) Prepare(s taskchild.Spec) (taskchild.Program, error) {
 // wasmexec's errors, first match first.
 var errorClasses = []struct{ err, class error }{
 	{wasmexec.ErrNotWasm, errdefs.ErrInvalidArgument},
+	{wasmexec.ErrUnsupportedImport, errdefs.ErrInvalidArgument},
 	{wasmexec.ErrNoEntrypoint, errdefs.ErrNotFound},
 	{fs.ErrNotExist, errdefs.ErrNotFound},
 	{fs.ErrPermission, errdefs.ErrPermissionDenied},
@@ -84,4 +89,22 @@ func (w wasmProgram) Describe() string {
 func (w wasmProgram) Run(stderr io.Writer) taskchild.Result {
 	status := w.p.Run(stderr)
 	return taskchild.Result{Status: status, OutOfMemory: w.p.MemoryLimitReached()}
+}
+
+// wasmServer is a wasi:http/proxy component, which the task child serves
+// instead of running.
+type wasmServer struct {
+	wasmProgram
+	proxy wasmexec.HTTPProxy
+}
+
+var _ taskchild.Server = wasmServer{}
+
+func (w wasmServer) Serve(l net.Listener, opts taskchild.ServeOptions) error {
+	return w.proxy.Serve(l, wasmexec.ServeOptions{
+		Stop:   opts.Stop,
+		Grace:  opts.Grace,
+		Stdout: opts.Stdout,
+		Stderr: opts.Stderr,
+	})
 }

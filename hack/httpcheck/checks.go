@@ -29,6 +29,7 @@ type checker struct {
 	base        string
 	client      *http.Client
 	echoMiB     int
+	streamBytes int64
 	concurrency int
 }
 
@@ -141,25 +142,38 @@ func (c *checker) status(ctx context.Context) error {
 	return nil
 }
 
-// stream: GET /stream?bytes=N is N bytes of the pattern.
+// stream: GET /stream?bytes=N is N (streamBytes) bytes of the pattern,
+// compared as they arrive, so that neither side needs them whole.
 func (c *checker) stream(ctx context.Context) error {
-	const n = 1<<20 + 7
-	resp, body, err := c.do(ctx, "GET", fmt.Sprintf("/stream?bytes=%d", n), nil, nil)
+	n := c.streamBytes
+	req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/stream?bytes=%d", c.base, n), nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("new request: %w", err)
 	}
-	if err := expect(resp, body, 200); err != nil {
-		return err
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET /stream: %w", err)
 	}
-	if len(body) != n {
-		return fmt.Errorf("%d bytes, want %d", len(body), n)
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %d, want 200", resp.StatusCode)
 	}
-	for i, b := range body {
-		if b != byte(i%period) {
-			return fmt.Errorf("byte %d is %d, want %d", i, b, i%period)
-		}
+	got, err := compare(resp.Body, io.LimitReader(&pattern{}, n))
+	if err != nil {
+		return fmt.Errorf("after %d of %d bytes: %w", got, n, err)
 	}
 	return nil
+}
+
+// pattern is an endless reader of the /stream pattern.
+type pattern struct{ off int64 }
+
+func (p *pattern) Read(b []byte) (int, error) {
+	for i := range b {
+		b[i] = byte(p.off % period)
+		p.off++
+	}
+	return len(b), nil
 }
 
 // echo: POST /echo of 1 MiB of random bytes comes back byte for byte.

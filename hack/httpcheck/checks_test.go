@@ -67,7 +67,7 @@ func newChecker(t *testing.T, h http.HandlerFunc) *checker {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &checker{base: srv.URL, client: srv.Client(), echoMiB: 4, concurrency: 20}
+	return &checker{base: srv.URL, client: srv.Client(), echoMiB: 4, streamBytes: 1<<20 + 7, concurrency: 20}
 }
 
 func TestReferencePassesEveryCheck(t *testing.T) {
@@ -98,6 +98,8 @@ func TestChecksCatchBrokenServers(t *testing.T) {
 		{"headers", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "GET %s\n", r.URL.Path) }},
 		{"status", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }},
 		{"stream", func(w http.ResponseWriter, r *http.Request) { w.Write(make([]byte, 1<<20+7)) }},
+		// The pattern, one byte short.
+		{"stream", func(w http.ResponseWriter, r *http.Request) { io.Copy(w, io.LimitReader(&pattern{}, 1<<20+6)) }},
 		{"echo", func(w http.ResponseWriter, r *http.Request) { io.CopyN(w, r.Body, 1<<20-1) }},
 		{"echo-large", func(w http.ResponseWriter, r *http.Request) {
 			b := make([]byte, 1)

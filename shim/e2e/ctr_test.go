@@ -106,9 +106,15 @@ func runFlags() []string {
 // ctrRunArgs builds `ctr run --rm ... IMAGE ID MODULE ARGS...`; extra flags
 // go before the image reference.
 func ctrRunArgs(id string, extra []string, module string, args ...string) []string {
+	return ctrRunImageArgs(testdataImage, id, extra, append([]string{module}, args...)...)
+}
+
+// ctrRunImageArgs builds `ctr run --rm ... IMAGE ID ARGS...` (no ARGS:
+// the image's entrypoint).
+func ctrRunImageArgs(image, id string, extra []string, args ...string) []string {
 	a := append([]string{"run", "--rm"}, runFlags()...)
 	a = append(a, extra...)
-	a = append(a, testdataImage, id, module)
+	a = append(a, image, id)
 	return append(a, args...)
 }
 

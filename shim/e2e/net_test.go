@@ -58,7 +58,15 @@ var netServers = []struct{ name, module, hello string }{
 // E2E_REQUIRE_TOOLCHAINS makes that a failure, as for the toolchain demos.
 func needNetImage(t *testing.T, module string) {
 	t.Helper()
-	archive := filepath.Join(imagesDir(suite.repo), netArchive)
+	needImageModule(t, netArchive, module, "hack/build-toolchain-examples.sh")
+}
+
+// needImageModule skips t when the image archive (in the images folder)
+// lacks module, which script builds, unless E2E_REQUIRE_TOOLCHAINS makes
+// that a failure.
+func needImageModule(t *testing.T, archiveName, module, script string) {
+	t.Helper()
+	archive := filepath.Join(imagesDir(suite.repo), archiveName)
 	present, err := toolchainModules(archive)
 	if err != nil {
 		t.Fatalf("reading %s: %v", archive, err)
@@ -66,7 +74,7 @@ func needNetImage(t *testing.T, module string) {
 	if present[module] {
 		return
 	}
-	why := fmt.Sprintf("%s is not in %s (hack/build-toolchain-examples.sh builds it)", module, archive)
+	why := fmt.Sprintf("%s is not in %s (%s builds it)", module, archive, script)
 	if os.Getenv(requireToolchainsVar) == "" {
 		t.Skip(why)
 	}
@@ -279,9 +287,17 @@ func TestNetServers(t *testing.T) {
 // removes the container when t ends, whatever state it is in.
 func ctrStartNet(t *testing.T, id string, flags []string, module string) {
 	t.Helper()
+	ctrStartImage(t, id, netImage, flags, module)
+}
+
+// ctrStartImage starts image with ctr run -d (no args: its entrypoint)
+// and removes the container when t ends, whatever state it is in.
+func ctrStartImage(t *testing.T, id, image string, flags []string, args ...string) {
+	t.Helper()
 	a := append([]string{"run", "-d"}, runFlags()...)
 	a = append(a, flags...)
-	a = append(a, netImage, id, module)
+	a = append(a, image, id)
+	a = append(a, args...)
 	t.Cleanup(func() { removeContainer(t, id) })
 	if _, errOut, exit := runCtr(t, a...); exit != 0 {
 		t.Fatalf("ctr run -d failed (%d): %s", exit, errOut)
@@ -538,17 +554,7 @@ func TestNetBadListen(t *testing.T) {
 				}
 				id := containerID(t)
 				before := snapshotLeftovers(id)
-				out, errOut, exit := runCtr(t, ctrRunArgs(id, flags, helloModule)...)
-				if exit == 0 {
-					t.Errorf("ctr run exited 0")
-				}
-				if !namesProblem(out+errOut, tc.want, nil) {
-					t.Errorf("the error does not name all of %q:\n%s%s", tc.want, out, errOut)
-				}
-				if ls, _, _ := runCtr(t, "containers", "ls", "-q"); hasLine(ls, id) {
-					t.Errorf("container %s still listed after ctr run --rm failed", id)
-					removeContainer(t, id)
-				}
+				expectCtrRunFails(t, id, ctrRunArgs(id, flags, helloModule), tc.want)
 				expectNoLeftovers(t, before, id)
 				if tc.free != "" {
 					expectPortFree(t, tc.free)
@@ -576,6 +582,24 @@ func TestNetBadListen(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// expectCtrRunFails runs ctr with args, a `ctr run --rm` of container id,
+// and expects it to fail with an error naming all of want and to leave no
+// container.
+func expectCtrRunFails(t *testing.T, id string, args, want []string) {
+	t.Helper()
+	out, errOut, exit := runCtr(t, args...)
+	if exit == 0 {
+		t.Errorf("ctr run exited 0")
+	}
+	if !namesProblem(out+errOut, want, nil) {
+		t.Errorf("the error does not name all of %q:\n%s%s", want, out, errOut)
+	}
+	if ls, _, _ := runCtr(t, "containers", "ls", "-q"); hasLine(ls, id) {
+		t.Errorf("container %s still listed after ctr run --rm failed", id)
+		removeContainer(t, id)
 	}
 }
 

@@ -137,28 +137,51 @@ func (r *registry) stop() error {
 // ref names an image of this registry.
 func (r *registry) ref(name string) string { return r.host + "/" + strings.TrimPrefix(name, "/") }
 
-var builder struct {
+// goTools are the repository's commands that tests run, each built once
+// per run into the daemon's directory.
+var goTools struct {
+	mu    sync.Mutex // guards built
+	built map[string]*goTool
+}
+
+type goTool struct {
 	once sync.Once
 	path string
 	err  error
 }
 
-// wasmImage runs the image builder (hack/wasm-image), built once per run
-// into the daemon's directory, with args.
-func wasmImage(t *testing.T, args ...string) {
+// buildGoTool builds the command in pkg (./hack/NAME) once per run and
+// returns its path.
+func buildGoTool(t *testing.T, pkg string) string {
 	t.Helper()
-	builder.once.Do(func() {
-		builder.path = filepath.Join(suite.daemon.Dir, "wasm-image")
-		cmd := exec.Command("go", "build", "-o", builder.path, "./hack/wasm-image")
+	goTools.mu.Lock()
+	if goTools.built == nil {
+		goTools.built = map[string]*goTool{}
+	}
+	tool, ok := goTools.built[pkg]
+	if !ok {
+		tool = &goTool{path: filepath.Join(suite.daemon.Dir, filepath.Base(pkg))}
+		goTools.built[pkg] = tool
+	}
+	goTools.mu.Unlock()
+	tool.once.Do(func() {
+		cmd := exec.Command("go", "build", "-o", tool.path, pkg)
 		cmd.Dir = suite.repo
 		if out, err := cmd.CombinedOutput(); err != nil {
-			builder.err = fmt.Errorf("go build ./hack/wasm-image: %v\n%s", err, out)
+			tool.err = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 		}
 	})
-	if builder.err != nil {
-		t.Fatal(builder.err)
+	if tool.err != nil {
+		t.Fatal(tool.err)
 	}
-	out, err := exec.Command(builder.path, args...).CombinedOutput()
+	return tool.path
+}
+
+// wasmImage runs the image builder (hack/wasm-image) with args.
+func wasmImage(t *testing.T, args ...string) {
+	t.Helper()
+	path := buildGoTool(t, "./hack/wasm-image")
+	out, err := exec.Command(path, args...).CombinedOutput()
 	t.Logf("wasm-image %s: %s", strings.Join(args, " "), out)
 	if err != nil {
 		t.Fatalf("wasm-image: %v", err)

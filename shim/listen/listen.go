@@ -2,6 +2,9 @@
 // WASI_TCP_LISTEN, so that a module can accept connections on sockets it
 // could not open itself: WASI preview 1 has no call that creates a socket.
 //
+// It also opens the one listener of a wasi:http/proxy component, at
+// WASMTIME_HTTP_PROXY_SOCKET_ADDR, by the same rules.
+//
 // The task child calls Open inside the task's network namespace before any
 // wasm runs, the way `wasmtime run -S tcplisten=ADDR` did.
 package listen
@@ -19,6 +22,15 @@ import (
 // Env is the container environment variable that lists the addresses:
 // host:port[,host:port...].
 const Env = "WASI_TCP_LISTEN"
+
+// HTTPProxyEnv is the container environment variable that says where a
+// wasi:http/proxy component is served, one host:port, and
+// DefaultHTTPProxyAddr the address without it: runwasi's name and default,
+// so that images made for its wasmtime shim run unchanged.
+const (
+	HTTPProxyEnv         = "WASMTIME_HTTP_PROXY_SOCKET_ADDR"
+	DefaultHTTPProxyAddr = "0.0.0.0:8080"
+)
 
 // Parse reads Env's value. A host is an IP address, "localhost" (127.0.0.1)
 // or empty (every address of the namespace); names are not resolved, since
@@ -38,6 +50,16 @@ func Parse(value string) ([]string, error) {
 		addrs = append(addrs, addr)
 	}
 	return addrs, nil
+}
+
+// ParseAddr reads one address, the value of the variable name, by the
+// rules of Parse; the error names the variable and its value.
+func ParseAddr(name, value string) (string, error) {
+	addr, err := parseOne(strings.TrimSpace(value))
+	if err != nil {
+		return "", fmt.Errorf("%s=%q: %w", name, value, err)
+	}
+	return addr, nil
 }
 
 func parseOne(item string) (string, error) {
@@ -94,13 +116,23 @@ func Open(addrs []string, opts Options) ([]*os.File, error) {
 	return files, nil
 }
 
-func openOne(addr string, opts Options) (*os.File, error) {
+// Listen listens on one address, after the check that Open makes, for a
+// listener that the task child serves itself.
+func Listen(addr string, opts Options) (net.Listener, error) {
 	if err := checkPort(addr, opts); err != nil {
 		return nil, err
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return l, nil
+}
+
+func openOne(addr string, opts Options) (*os.File, error) {
+	l, err := Listen(addr, opts)
+	if err != nil {
+		return nil, err
 	}
 	defer l.Close()
 	// File duplicates the socket, which stays listening after Close.

@@ -123,3 +123,26 @@ func TestReadUnprivilegedPortStart(t *testing.T) {
 		t.Fatalf("without the sysctl the start is 1024, got %d", n)
 	}
 }
+
+func TestParseAddr(t *testing.T) {
+	for _, tc := range []struct{ in, want, err string }{
+		{in: DefaultHTTPProxyAddr, want: "0.0.0.0:8080"},
+		{in: " localhost:8080 ", want: "127.0.0.1:8080"},
+		{in: "[::]:80", want: "[::]:80"},
+		{in: "", err: "an empty address"},
+		{in: "8080", err: "want host:port"},
+		{in: "127.0.0.1:80,127.0.0.1:81", err: "port"},
+		{in: "example.com:80", err: "is not an IP address"},
+	} {
+		got, err := ParseAddr(HTTPProxyEnv, tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), HTTPProxyEnv+"=") {
+				t.Errorf("ParseAddr(%q) = %q, %v; want an error naming %s with %q", tc.in, got, err, HTTPProxyEnv, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ParseAddr(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}

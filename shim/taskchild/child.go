@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -19,14 +21,6 @@ const (
 	statusFD = 4
 	startFD  = 5
 )
-
-// terminatingSignals end a task the way the kernel's default action would
-// end a native process. Pid 1 of a pid namespace gets no default action, so
-// without these handlers SIGTERM would be ignored.
-var terminatingSignals = []os.Signal{
-	syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM,
-	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM,
-}
 
 // status is a message a child sends on its status fd: ready (or the
 // error that prevents it), then started (or the error that prevents it),
@@ -46,22 +40,11 @@ func Main(engine Engine) {
 	// Set here too for a child that joined a pid namespace, where the
 	// shim could not (see parentDeathSignal); a second setting is harmless.
 	_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0)
-	exitOnSignal()
-	os.Exit(run(engine))
+	sigs := exitOnSignal()
+	os.Exit(run(engine, sigs))
 }
 
-// exitOnSignal exits from the signal goroutine, so a module spinning in a
-// loop without ever calling the host still ends at once.
-func exitOnSignal() {
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, terminatingSignals...)
-	go func() {
-		sig := <-sigs
-		os.Exit(128 + int(sig.(syscall.Signal)))
-	}()
-}
-
-func run(engine Engine) int {
+func run(engine Engine, sigs *signals) int {
 	statusPipe := os.NewFile(statusFD, "status")
 	defer statusPipe.Close()
 	spec, err := readSpec()
@@ -88,6 +71,17 @@ func run(engine Engine) int {
 	if d, ok := prog.(Describer); ok {
 		ready.Detail = d.Describe()
 	}
+	// A server's listener, like the others, is opened as root in the
+	// task's namespace, and before the ready status, so that an address
+	// in use fails Create.
+	srv, isServer := prog.(Server)
+	var l net.Listener
+	if isServer {
+		if l, err = openHTTPListener(spec); err != nil {
+			return report(statusPipe, err)
+		}
+		ready.Detail = strings.TrimPrefix(ready.Detail+"; serving wasi:http on "+l.Addr().String(), "; ")
+	}
 	if err := writeStatus(statusPipe, ready); err != nil {
 		return 1
 	}
@@ -105,11 +99,37 @@ func run(engine Engine) int {
 	if err := writeStatus(statusPipe, status{Started: true}); err != nil {
 		return 1
 	}
+	if isServer {
+		return serve(srv, l, sigs)
+	}
 	res := prog.Run(os.Stderr)
 	if res.OutOfMemory {
 		_ = writeStatus(statusPipe, status{OutOfMemory: true})
 	}
 	return res.Status
+}
+
+// serve runs a Server until a signal stops it, and returns the status of
+// the task: 128+signal after a graceful stop, as after a kill; 1, with
+// the reason on stderr, if it could not serve on.
+func serve(srv Server, l net.Listener, sigs *signals) int {
+	// The shim stops copying output whose reader went away (ctr run -d
+	// exits at once), and a Go program that writes to a broken stdout or
+	// stderr dies of SIGPIPE: as pid 1 of its pid namespace, where the
+	// signal is ignored, the runtime exits with 2 instead. A server must
+	// outlive its log reader, so its writes fail with EPIPE instead, and
+	// the output is lost as it would be for a native server that ignores
+	// SIGPIPE.
+	signal.Ignore(syscall.SIGPIPE)
+	err := srv.Serve(l, ServeOptions{Stop: sigs.serving(), Grace: ServeGrace, Stdout: os.Stdout, Stderr: os.Stderr})
+	if sig := sigs.stoppedBy(); sig != 0 {
+		return 128 + int(sig)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "serve wasi:http on %s: %v\n", l.Addr(), err)
+		return 1
+	}
+	return 0
 }
 
 func readSpec() (Spec, error) {

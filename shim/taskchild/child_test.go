@@ -38,6 +38,8 @@ func (fakeEngine) Prepare(s Spec) (Program, error) {
 		return nil, Classify(errors.New("instantiate: unknown import `env::nope`"), errdefs.ErrFailedPrecondition)
 	case "not-wasm":
 		return nil, Classify(errors.New("not a WebAssembly module"), errdefs.ErrInvalidArgument)
+	case "server":
+		return fakeServer{fakeProgram{s}}, nil
 	}
 	return fakeProgram{s}, nil
 }

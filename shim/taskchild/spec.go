@@ -2,8 +2,10 @@ package taskchild
 
 import (
 	"io"
+	"net"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/shim/hooks"
 )
@@ -43,6 +45,10 @@ type Spec struct {
 	// checked by listen.Parse); Bind says what the module's user may bind.
 	Listen []string    `json:"listen,omitempty"`
 	Bind   *BindPolicy `json:"bind,omitempty"`
+	// HTTPProxyAddr is WASMTIME_HTTP_PROXY_SOCKET_ADDR of the process's
+	// environment, unparsed ("" = listen.DefaultHTTPProxyAddr): where the
+	// child listens if the program is a Server.
+	HTTPProxyAddr string `json:"httpProxyAddr,omitempty"`
 	// Listeners are the sockets the child opened for Listen, handed to
 	// the engine; they never cross the spec pipe.
 	Listeners []*os.File `json:"-"`
@@ -108,6 +114,27 @@ type Engine interface {
 // how it ended, writing any trap to stderr.
 type Program interface {
 	Run(stderr io.Writer) Result
+}
+
+// Server is a Program that serves requests instead of running to an end:
+// a wasi:http/proxy component. The child calls Serve instead of Run, with
+// the listener it opened at HTTPProxyAddr.
+type Server interface {
+	Program
+	// Serve serves l until opts.Stop is closed, then stops accepting,
+	// lets the requests in flight finish within opts.Grace and returns.
+	// An error is why it could not serve on.
+	Serve(l net.Listener, opts ServeOptions) error
+}
+
+// ServeOptions are what a Server serves with.
+type ServeOptions struct {
+	// Stop is closed by the first SIGTERM or SIGINT.
+	Stop <-chan struct{}
+	// Grace bounds the wait for requests in flight once Stop is closed.
+	Grace time.Duration
+	// Stdout and Stderr take the guest's output: the task's stdio.
+	Stdout, Stderr io.Writer
 }
 
 // Describer is a Program that can say, in a few words for the shim's log,

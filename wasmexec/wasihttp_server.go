@@ -1,0 +1,441 @@
+package wasmexec
+
+// Serving a wasi:http/proxy component: an HTTP/1.1 server (net/http,
+// keep-alive) that instantiates the component for each request, calls
+// its wasi:http/incoming-handler.handle with the request and a response
+// outparam, and closes the instance.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+// HTTPProxy is what Prepare returns for a component that exports
+// wasi:http/incoming-handler@0.2.x and no wasi:cli/run: a server. Run
+// does not serve (it reports that the program is a server and returns
+// 1); Serve does, and Close frees the component afterwards.
+type HTTPProxy interface {
+	Program
+	// Serve answers HTTP/1.1 requests on l until opts.Stop is closed,
+	// then stops accepting and lets the requests in flight finish
+	// (bounded by opts.Grace), and returns nil. It returns an error if
+	// l fails. It does not close l before the stop.
+	Serve(l net.Listener, opts ServeOptions) error
+}
+
+// ServeOptions are how an HTTPProxy serves.
+type ServeOptions struct {
+	// Stop is closed to stop serving (SIGTERM, SIGINT).
+	Stop <-chan struct{}
+	// Grace bounds how long the requests in flight may take after Stop;
+	// then Serve closes their connections and returns.
+	Grace time.Duration
+	// Stdout and Stderr receive the guest's wasi:cli stdout and stderr,
+	// a line at a time (lines of concurrent requests do not mix); the
+	// server's own messages (a trapping request) go to Stderr. nil
+	// discards.
+	Stdout, Stderr io.Writer
+	// MaxInFlight bounds the instances alive at once; more requests
+	// wait for one to finish. 0 is DefaultMaxInFlight.
+	MaxInFlight int
+}
+
+// DefaultMaxInFlight is the default bound on concurrent instances. A
+// request holds its instance (and an OS thread, when the guest blocks
+// in a host call) for as long as it runs, including while it waits on
+// a slow client or an upstream, so the bound is set by what such waits
+// may pin rather than by the cores: 1,024 threads are far below Go's
+// limit of 10,000, and an instance's memory is paged in copy-on-write
+// from the compiled image, so idle-waiting instances cost little.
+// Each instance's memory is bounded by Config.MaxMemoryBytes, and the
+// container's memory limit bounds them all.
+const DefaultMaxInFlight = 1024
+
+// incomingHandlerBase is the export that makes a component a server.
+const incomingHandlerBase = "wasi:http/incoming-handler"
+
+// httpProxy is a wasi:http/proxy component prepared to serve: compiled,
+// its imports defined once on a linker, the handle export found.
+type httpProxy struct {
+	compiler *componentCompiler
+	comp     *componentArtifact
+	linker   *hostLinker
+	world    *p2World
+	types    *httpTypes
+	handle   *exportedFunc
+	cfg      Config
+	env      [][2]string
+	stats    Stats
+	client   *http.Client
+
+	inFlight  atomic.Int64
+	closeOnce sync.Once
+}
+
+// prepare builds the linker from the component's imports and checks
+// that an instance can be made.
+func (p *httpProxy) prepare(cfg Config, handlerExport string) error {
+	p.cfg = cfg
+	for _, kv := range cfg.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		p.env = append(p.env, [2]string{k, v})
+	}
+	imports, err := componentImports(p.comp)
+	if err != nil {
+		return fmt.Errorf("%s: read the component's imports: %w", cfg.ModulePath, err)
+	}
+	p.linker = newHostLinker(p.compiler)
+	p.world = newP2World(p.linker)
+	if err := p.world.defineImports(imports); err != nil {
+		return fmt.Errorf("%s: %w: %w", cfg.ModulePath, ErrUnsupportedImport, err)
+	}
+	// The handler's own types: incoming-request and response-outparam
+	// are defined even when the component imports nothing of
+	// wasi:http/types by name (it always does: handle takes them).
+	p.types = httpTypesOf(p.world)
+	if p.types == nil {
+		return fmt.Errorf("%s: %w: the component exports %s but does not import wasi:http/types", cfg.ModulePath, ErrUnsupportedImport, handlerExport)
+	}
+	if err := p.linker.build(); err != nil {
+		return fmt.Errorf("%s: link: %w", cfg.ModulePath, oneLine(err))
+	}
+	if p.handle, err = lookupExport(p.comp, handlerExport, "handle"); err != nil {
+		return fmt.Errorf("%s: %w", cfg.ModulePath, err)
+	}
+	p.client = newHTTPClient()
+	// One instance now, so that a component that cannot be instantiated
+	// (a type mismatch, a start function that traps, memory beyond the
+	// limit) fails Prepare rather than every request.
+	h, err := p.linker.instantiate(p.comp, &httpRequestState{p2ctx: p2Context{env: p.env, args: cfg.Args}, proxy: p, ctx: context.Background()}, cfg.MaxMemoryBytes)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cfg.ModulePath, err)
+	}
+	h.close()
+	return nil
+}
+
+// ErrUnsupportedImport means the component imports an interface that
+// this host does not provide.
+var ErrUnsupportedImport = errors.New("unsupported import")
+
+func (p *httpProxy) Run(stderr io.Writer) int {
+	defer p.Close()
+	fmt.Fprintf(stderr, "%s exports %s: it is a server, serve it with Serve\n", p.cfg.ModulePath, incomingHandlerBase)
+	return 1
+}
+
+// Close frees the component. While instances are still running (a
+// request that outlived Serve's grace period) the C objects they use
+// are left to the process's exit rather than freed under them.
+func (p *httpProxy) Close() {
+	p.closeOnce.Do(func() {
+		if p.inFlight.Load() > 0 {
+			return
+		}
+		if p.handle != nil {
+			p.handle.close()
+		}
+		if p.linker != nil {
+			p.linker.close()
+		}
+		if p.comp != nil {
+			p.comp.close()
+		}
+		if p.compiler != nil {
+			p.compiler.close()
+		}
+		if p.client != nil {
+			p.client.CloseIdleConnections()
+		}
+	})
+}
+
+func (p *httpProxy) Stats() Stats { return p.stats }
+
+// MemoryLimitReached is false: each request's instance has its own
+// memory, and one that runs out fails that request alone.
+func (p *httpProxy) MemoryLimitReached() bool { return false }
+
+func (p *httpProxy) Serve(l net.Listener, opts ServeOptions) error {
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = DefaultMaxInFlight
+	}
+	stdout, stderr := newLockedWriter(opts.Stdout), newLockedWriter(opts.Stderr)
+	sv := &server{proxy: p, stdout: stdout, stderr: stderr, slots: make(chan struct{}, opts.MaxInFlight)}
+	srv := &http.Server{
+		Handler:           sv,
+		ReadHeaderTimeout: time.Minute,
+		IdleTimeout:       5 * time.Minute,
+		ErrorLog:          log.New(stderr, "wasi:http server: ", 0),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve on %s: %w", l.Addr(), err)
+	case <-opts.Stop:
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opts.Grace)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		srv.Close()
+	}
+	<-served
+	return nil
+}
+
+// server is the net/http handler of an HTTPProxy's Serve.
+type server struct {
+	proxy          *httpProxy
+	stdout, stderr *lockedWriter
+	slots          chan struct{} // a token per instance alive
+}
+
+// httpRequestState is the data of a request's instance: the WASI
+// context, and the response being written.
+type httpRequestState struct {
+	p2ctx p2Context
+	proxy *httpProxy
+	ctx   context.Context // the request's: outbound requests end with it
+
+	w    http.ResponseWriter
+	resp *outgoingResponse // set by response-outparam.set
+	// started: the head went out (set once, on response-outparam.set).
+	started bool
+	// failed is the error-code the guest set instead of a response.
+	failed *httpErrorCode
+	// returned: handle returned without a trap (the instance is being
+	// closed).
+	returned bool
+}
+
+func (st *httpRequestState) p2() *p2Context { return &st.p2ctx }
+
+func (sv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	select {
+	case sv.slots <- struct{}{}:
+	case <-r.Context().Done():
+		return
+	}
+	defer func() { <-sv.slots }()
+	p := sv.proxy
+	p.inFlight.Add(1)
+	defer p.inFlight.Add(-1)
+
+	// A guest streams its response while it reads the request (an
+	// echo): without full duplex, net/http's HTTP/1 server stops the
+	// request body once the response head is flushed.
+	_ = http.NewResponseController(w).EnableFullDuplex()
+	req, err := incomingRequestOf(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	stdout, stderr := &lineWriter{dst: sv.stdout}, &lineWriter{dst: sv.stderr}
+	st := &httpRequestState{proxy: p, ctx: r.Context(), w: w,
+		p2ctx: p2Context{stdout: stdout, stderr: stderr, env: p.env, args: p.cfg.Args}}
+	err = sv.handle(st, req)
+	stdout.flush()
+	stderr.flush()
+	sv.finish(st, r, err)
+}
+
+// handle runs the guest's handle on a fresh instance.
+func (sv *server) handle(st *httpRequestState, req *incomingRequest) error {
+	p := sv.proxy
+	h, err := p.linker.instantiate(p.comp, st, p.cfg.MaxMemoryBytes)
+	if err != nil {
+		return err
+	}
+	// close runs the destructors of what the guest left: an outgoing
+	// body it never finished is cut there.
+	defer h.close()
+	_, err = h.call(p.handle, h.own(p.types.incomingRequest, req), h.own(p.types.responseOutparam, &responseOutparam{st: st}))
+	st.returned = err == nil
+	return err
+}
+
+// finish answers what the guest did not: a trap or a missing response
+// before the head went out is a 500; after it, the connection is cut,
+// as is a body that was not finished.
+func (sv *server) finish(st *httpRequestState, r *http.Request, err error) {
+	if err != nil {
+		fmt.Fprintf(sv.stderr, "wasi:http: %s %s: %s", r.Method, r.URL.Path, describeFailure("wasm trap", err.Error()))
+	}
+	if !st.started {
+		msg := "the handler did not set a response"
+		switch {
+		case err != nil:
+			msg = "the handler failed"
+		case st.failed != nil:
+			msg = "the handler answered error-code " + st.failed.Error()
+		}
+		if err == nil {
+			fmt.Fprintf(sv.stderr, "wasi:http: %s %s: %s\n", r.Method, r.URL.Path, msg)
+		}
+		http.Error(st.w, msg, http.StatusInternalServerError)
+		return
+	}
+	if err != nil || st.resp.body != nil && !st.resp.body.finished {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// incomingRequestOf is the guest's view of r. Whatever becomes a string
+// for the guest must be UTF-8 (wasmtime aborts otherwise): a request
+// whose target or header names are not is refused (400).
+func incomingRequestOf(r *http.Request) (*incomingRequest, error) {
+	target := r.RequestURI
+	if r.URL.IsAbs() {
+		target = r.URL.RequestURI()
+	}
+	if !utf8.ValidString(target) || !utf8.ValidString(r.Host) {
+		return nil, errors.New("the request target or host is not UTF-8")
+	}
+	var extra []fieldEntry
+	if r.Host != "" {
+		extra = append(extra, fieldEntry{name: "host", value: []byte(r.Host)})
+	}
+	headers, err := fieldsFromHeader(r.Header, extra...)
+	if err != nil {
+		return nil, errors.New("a header name is not a token")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return &incomingRequest{method: r.Method, pathWithQuery: target, scheme: scheme, authority: r.Host,
+		headers: headers, body: newBodySource(r.Body, nil, func() http.Header { return r.Trailer })}, nil
+}
+
+// setResponse is response-outparam.set with a response: the head goes
+// out now (with what the body got before), the body streams after.
+func (st *httpRequestState) setResponse(resp *outgoingResponse) error {
+	if st.w == nil {
+		return errors.New("response-outparam.set outside of a request")
+	}
+	st.resp = resp
+	hdr := st.w.Header()
+	for _, e := range resp.headers.list() {
+		hdr.Add(e.name, string(e.value))
+	}
+	// No Content-Type sniffing: the guest's headers and nothing else.
+	if _, ok := hdr["Content-Type"]; !ok {
+		hdr["Content-Type"] = nil
+	}
+	b := resp.body
+	if b != nil && b.finished && b.trailers == nil && b.sink.err == nil && hdr.Get("Content-Length") == "" {
+		// The whole body is known: send its length, not chunks.
+		hdr.Set("Content-Length", fmt.Sprint(len(b.sink.early)))
+	}
+	st.w.WriteHeader(resp.status)
+	st.started = true
+	if b == nil {
+		return nil
+	}
+	b.sink.w = st.w
+	if err := b.sink.start(); err != nil {
+		return nil // the client went away: the body's writes report it
+	}
+	if b.finished {
+		var tr http.Header
+		if b.trailers != nil {
+			tr = b.trailers.header()
+		}
+		_ = b.sink.finish(tr, b.written)
+	}
+	return nil
+}
+
+// setError is response-outparam.set with an error-code: a 500.
+func (st *httpRequestState) setError(ec *httpErrorCode) error {
+	st.failed = ec
+	return nil
+}
+
+// lockedWriter makes one Write at a time to w (nil: discard).
+type lockedWriter struct {
+	mu sync.Mutex // guards w
+	w  io.Writer
+}
+
+func newLockedWriter(w io.Writer) *lockedWriter {
+	if w == nil {
+		w = io.Discard
+	}
+	return &lockedWriter{w: w}
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// maxLogLine bounds what a lineWriter holds waiting for a newline.
+const maxLogLine = 64 << 10
+
+// lineWriter is one instance's stdout or stderr: it passes whole lines
+// to dst, so the lines of concurrent requests do not mix. It belongs to
+// the instance's goroutine.
+type lineWriter struct {
+	dst *lockedWriter
+	buf []byte
+}
+
+func (lw *lineWriter) Write(p []byte) (int, error) {
+	lw.buf = append(lw.buf, p...)
+	if i := bytes.LastIndexByte(lw.buf, '\n'); i >= 0 {
+		if _, err := lw.dst.Write(lw.buf[:i+1]); err != nil {
+			return 0, err
+		}
+		lw.buf = append(lw.buf[:0], lw.buf[i+1:]...)
+	}
+	if len(lw.buf) >= maxLogLine {
+		lw.flush()
+	}
+	return len(p), nil
+}
+
+// flush passes on what is left (the last line had no newline).
+func (lw *lineWriter) flush() {
+	if len(lw.buf) > 0 {
+		_, _ = lw.dst.Write(lw.buf)
+		lw.buf = lw.buf[:0]
+	}
+}
+
+// prepareComponent prepares a component as what its exports make it: a
+// server (wasi:http/incoming-handler and no wasi:cli/run, an HTTPProxy)
+// or a command (wasi:cli/run).
+func prepareComponent(cfg Config, wasm []byte) (Program, error) {
+	cp := &componentProgram{}
+	if err := cp.compile(cfg, wasm); err != nil {
+		cp.Close()
+		return nil, err
+	}
+	if handler := httpHandlerExport(componentExports(cp.compiler, cp.comp)); handler != "" {
+		p := &httpProxy{compiler: cp.compiler, comp: cp.comp, stats: cp.stats}
+		if err := p.prepare(cfg, handler); err != nil {
+			p.Close()
+			return nil, err
+		}
+		return p, nil
+	}
+	if err := cp.link(cfg); err != nil {
+		cp.Close()
+		return nil, err
+	}
+	return cp, nil
+}
