@@ -19,15 +19,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/hack/privatecontainerd"
@@ -136,12 +139,21 @@ func run(o options) error {
 		return err
 	}
 	defer e.close()
+	// A long soak may be cut short: the loads end, the servers and the
+	// daemon are removed as after a full run, and the results so far are
+	// written.
+	interrupted, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	e.interrupted = interrupted
 	if err := e.importImages(); err != nil {
 		return err
 	}
 	res := &Results{Date: time.Now().UTC().Format(time.RFC3339), Machine: machine(), Cores: goruntime.NumCPU(), LoadBefore: loadavg(), Containerd: o.version, Runs: o.runs}
 	if err := measure(e, o, res, progress); err != nil {
 		return err
+	}
+	if interrupted.Err() != nil {
+		res.Notes = append(res.Notes, "interrupted by a signal: the last load or soak is cut short")
 	}
 	res.LoadAfter = loadavg()
 	res.Goals = res.goals()

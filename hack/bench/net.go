@@ -232,7 +232,7 @@ func (e *env) loadServers(test string, vs []httpServer, conns, requests, rounds 
 			}
 		}
 	}()
-	ctx := e.ctx()
+	ctx := e.loadCtx()
 	for i, v := range vs {
 		progress(fmt.Sprintf("%s: starting %s (%s)", test, v.label, v.server))
 		s, err := e.startServer(v)
@@ -327,7 +327,7 @@ func (e *env) runSoak(v httpServer, d time.Duration, conns int, think, interval 
 		res.Comm = strings.TrimSpace(string(b))
 	}
 	progress(fmt.Sprintf("soak of %s: %d connections for %s, pid %d (%s), sampling every %s", v.label, conns, d, res.Pid, res.Comm, interval))
-	ctx, cancel := context.WithCancel(e.ctx())
+	ctx, cancel := context.WithCancel(e.loadCtx())
 	defer cancel()
 	done := make(chan struct{})
 	start := time.Now()
