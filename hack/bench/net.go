@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,10 +67,16 @@ type soakVerdict struct {
 	RSSMaxBytes  int64   `json:"rss_max_after_warmup_bytes"`
 	RSSEndBytes  int64   `json:"rss_end_bytes"`
 	RSSGrowth    float64 `json:"rss_growth"` // max after warm-up / at warm-up, minus 1
-	FdsWarm      int     `json:"fds_warm"`
-	FdsMax       int     `json:"fds_max_after_warmup"`
-	FdsEnd       int     `json:"fds_end"`
-	SamplesAfter int     `json:"samples_after_warmup"`
+	// The medians of the first and the last third of the samples after
+	// warm-up: a server whose memory follows the requests in flight (an
+	// instance each) swings between samples; a leak moves the median.
+	RSSFirstMedianBytes int64   `json:"rss_first_third_median_bytes"`
+	RSSLastMedianBytes  int64   `json:"rss_last_third_median_bytes"`
+	RSSMedianGrowth     float64 `json:"rss_median_growth"`
+	FdsWarm             int     `json:"fds_warm"`
+	FdsMax              int     `json:"fds_max_after_warmup"`
+	FdsEnd              int     `json:"fds_end"`
+	SamplesAfter        int     `json:"samples_after_warmup"`
 }
 
 // judgeSoak reads the samples taken at or after warmup seconds: memory is
@@ -91,7 +98,24 @@ func judgeSoak(samples []SoakSample, warmup float64) soakVerdict {
 	if v.RSSWarmBytes > 0 {
 		v.RSSGrowth = float64(v.RSSMaxBytes)/float64(v.RSSWarmBytes) - 1
 	}
+	var after []int64
+	for _, s := range samples {
+		if s.AtS >= warmup {
+			after = append(after, s.RSSBytes)
+		}
+	}
+	if third := len(after) / 3; third > 0 {
+		v.RSSFirstMedianBytes = medianInt(after[:third])
+		v.RSSLastMedianBytes = medianInt(after[len(after)-third:])
+		v.RSSMedianGrowth = float64(v.RSSLastMedianBytes)/float64(v.RSSFirstMedianBytes) - 1
+	}
 	return v
+}
+
+func medianInt(xs []int64) int64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 func (v soakVerdict) memoryFlat() bool { return v.SamplesAfter >= 2 && v.RSSGrowth <= 0.10 }

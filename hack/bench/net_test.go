@@ -56,6 +56,16 @@ func TestJudgeSoak(t *testing.T) {
 	if v.RSSGrowth < 0.119 || v.RSSGrowth > 0.121 {
 		t.Errorf("growth = %v, want 0.12", v.RSSGrowth)
 	}
+	// A server whose memory swings with its requests in flight: the first
+	// sample after warm-up is a trough, the peaks fail the max rule, and
+	// the medians of the first and last third (50, 52 MiB) show no drift.
+	swing := []SoakSample{{AtS: 30, RSSBytes: 50 * mb}, {AtS: 35, RSSBytes: 90 * mb}, {AtS: 40, RSSBytes: 50 * mb},
+		{AtS: 45, RSSBytes: 51 * mb}, {AtS: 50, RSSBytes: 92 * mb}, {AtS: 55, RSSBytes: 51 * mb},
+		{AtS: 60, RSSBytes: 52 * mb}, {AtS: 65, RSSBytes: 95 * mb}, {AtS: 70, RSSBytes: 52 * mb}}
+	v = judgeSoak(swing, 30)
+	if v.memoryFlat() || v.RSSFirstMedianBytes != 50*mb || v.RSSLastMedianBytes != 52*mb || v.RSSMedianGrowth < 0.039 || v.RSSMedianGrowth > 0.041 {
+		t.Errorf("swinging samples: %+v", v)
+	}
 	// One sample after warm-up proves nothing either way.
 	if v := judgeSoak(flat[:3], 30); v.memoryFlat() || v.fdsFlat() {
 		t.Errorf("a single sample must not pass: %+v", v)

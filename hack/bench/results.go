@@ -207,7 +207,7 @@ func (r *Results) netGoals() []Goal {
 				Measured: fmt.Sprintf("%d failed of %d over %.0f s", s.Load.Errors, s.Load.Requests+s.Load.Errors, s.Seconds),
 				Met:      s.Load.Errors == 0 && s.Load.Requests > 0},
 			Goal{Goal: "soak of " + s.Server + ": memory flat within 10% after warm-up",
-				Measured: fmt.Sprintf("RSS %.1f MiB at %.0f s, max %.1f, end %.1f MiB (+%.1f%%, %d samples)", mib(v.RSSWarmBytes), s.WarmupS, mib(v.RSSMaxBytes), mib(v.RSSEndBytes), 100*v.RSSGrowth, v.SamplesAfter),
+				Measured: fmt.Sprintf("RSS %.1f MiB at %.0f s, max %.1f, end %.1f MiB (+%.1f%%, %d samples); median of the first / last third %.1f / %.1f MiB (%+.1f%%)", mib(v.RSSWarmBytes), s.WarmupS, mib(v.RSSMaxBytes), mib(v.RSSEndBytes), 100*v.RSSGrowth, v.SamplesAfter, mib(v.RSSFirstMedianBytes), mib(v.RSSLastMedianBytes), 100*v.RSSMedianGrowth),
 				Met:      v.memoryFlat()},
 			Goal{Goal: "soak of " + s.Server + ": no fd growth",
 				Measured: fmt.Sprintf("%d fds at %.0f s, max %d, end %d", v.FdsWarm, s.WarmupS, v.FdsMax, v.FdsEnd),
