@@ -37,14 +37,29 @@ var forbiddenHeaders = map[string]bool{
 }
 
 // maxFieldNameLen and maxFieldValueLen bound one field, maxFieldEntries
-// the entries of one fields: a guest cannot make the host hold (or send)
-// unbounded headers. net/http's own default for a whole request head is
-// 1 MiB (http.DefaultMaxHeaderBytes).
+// and maxFieldsBytes (names and values) one fields: a guest cannot make
+// the host hold (or send) unbounded headers. The total is net/http's own
+// bound on a request head (http.DefaultMaxHeaderBytes). Past a bound,
+// the change is refused with invalid-syntax (0.2's header-error has no
+// other case for it) and the fields stay as they were.
 const (
 	maxFieldNameLen  = 8 << 10
 	maxFieldValueLen = 64 << 10
 	maxFieldEntries  = 1 << 12
+	maxFieldsBytes   = http.DefaultMaxHeaderBytes
 )
+
+// withinBounds says whether entries fit the bounds of one fields.
+func withinBounds(entries []fieldEntry) bool {
+	if len(entries) > maxFieldEntries {
+		return false
+	}
+	n := 0
+	for _, e := range entries {
+		n += len(e.name) + len(e.value)
+	}
+	return n <= maxFieldsBytes
+}
 
 // validFieldName says whether name is an RFC 9110 token: the only names
 // that HTTP/1.1 can carry, and all of them ASCII, so valid UTF-8.
@@ -152,20 +167,19 @@ func (f *httpFields) set(name string, values [][]byte) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	kept := f.entries[:0]
+	next := make([]fieldEntry, 0, len(f.entries)+len(values))
 	for _, e := range f.entries {
 		if !strings.EqualFold(e.name, name) {
-			kept = append(kept, e)
+			next = append(next, e)
 		}
 	}
-	if len(kept)+len(values) > maxFieldEntries {
-		f.entries = kept
+	for _, v := range values {
+		next = append(next, fieldEntry{name: name, value: v})
+	}
+	if !withinBounds(next) {
 		return errHeaderSyntax
 	}
-	f.entries = kept
-	for _, v := range values {
-		f.entries = append(f.entries, fieldEntry{name: name, value: v})
-	}
+	f.entries = next
 	return nil
 }
 
@@ -188,10 +202,11 @@ func (f *httpFields) append(name string, value []byte) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.entries) >= maxFieldEntries {
+	next := append(f.entries[:len(f.entries):len(f.entries)], fieldEntry{name: name, value: value})
+	if !withinBounds(next) {
 		return errHeaderSyntax
 	}
-	f.entries = append(f.entries, fieldEntry{name: name, value: value})
+	f.entries = next
 	return nil
 }
 
@@ -208,7 +223,7 @@ func (f *httpFields) clone() *httpFields { return &httpFields{entries: f.list()}
 // fieldsFromList builds fields from the guest's entries, refusing the
 // whole list if one entry is refused.
 func fieldsFromList(entries []fieldEntry) (*httpFields, error) {
-	if len(entries) > maxFieldEntries {
+	if !withinBounds(entries) {
 		return nil, errHeaderSyntax
 	}
 	for _, e := range entries {

@@ -174,3 +174,39 @@ func FuzzHTTPFields(f *testing.F) {
 		}
 	})
 }
+
+// TestHTTPFieldsBounds: fields cannot grow past maxFieldsBytes or
+// maxFieldEntries, and a refused change leaves them as they were.
+func TestHTTPFieldsBounds(t *testing.T) {
+	f := &httpFields{}
+	big := []byte(strings.Repeat("v", maxFieldValueLen))
+	n := 0
+	for ; ; n++ {
+		if err := f.append("x-big", big); err != nil {
+			if !errors.Is(err, errHeaderSyntax) {
+				t.Fatalf("append past the bound: %v", err)
+			}
+			break
+		}
+	}
+	if n == 0 || (n+1)*(len("x-big")+maxFieldValueLen) <= maxFieldsBytes {
+		t.Fatalf("refused after %d fields", n)
+	}
+	before := len(f.list())
+	if err := f.set("x-other", [][]byte{big}); err == nil {
+		t.Error("set past the bound was accepted")
+	}
+	if err := f.set("x-big", [][]byte{big, big, big, big, big, big, big, big, big, big, big, big, big, big, big, big, big}); err == nil {
+		t.Error("set past the bound was accepted")
+	}
+	if got := len(f.list()); got != before {
+		t.Errorf("a refused set changed the fields: %d entries, had %d", got, before)
+	}
+	many := make([]fieldEntry, maxFieldEntries+1)
+	for i := range many {
+		many[i] = fieldEntry{name: "x", value: nil}
+	}
+	if _, err := fieldsFromList(many); err == nil {
+		t.Error("from-list past maxFieldEntries was accepted")
+	}
+}

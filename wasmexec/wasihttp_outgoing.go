@@ -82,9 +82,13 @@ type futureResponse struct {
 
 func (f *futureResponse) ready() <-chan struct{} { return f.done }
 
-// abandon: the guest dropped the future. The request stops, and a
+// abandon: the guest dropped the future. Unless it took the response
+// (whose body it may still be reading), the request stops, and a
 // response that arrives (or arrived, untaken) is closed.
 func (f *futureResponse) abandon() {
+	if f.taken {
+		return
+	}
 	f.cancel(errors.New("the future-incoming-response was dropped"))
 	f.mu.Lock()
 	f.abandoned = true

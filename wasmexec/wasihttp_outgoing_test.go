@@ -2,6 +2,7 @@ package wasmexec
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -82,6 +83,10 @@ func TestHTTPOutgoingBodyAndTrailers(t *testing.T) {
 	if f.err != nil {
 		t.Fatalf("response: %v", f.err)
 	}
+	// The guest took the response (get) and dropped the future: the
+	// body it reads goes on.
+	f.taken = true
+	f.abandon()
 	b, err := io.ReadAll(f.resp.body)
 	if err != nil {
 		t.Fatal(err)
@@ -234,5 +239,46 @@ func TestHTTPResponseBeforeSet(t *testing.T) {
 	}
 	if w.Body.String() != "streamed" || w.Result().Trailer.Get("X-Checksum") != "abc" {
 		t.Errorf("after set: %q, trailers %v", w.Body, w.Result().Trailer)
+	}
+}
+
+// TestHTTPCutAfterHead: once the head went out, a trap or a body left
+// unfinished cuts the connection (the client sees the response end
+// early), while a finished body completes it.
+func TestHTTPCutAfterHead(t *testing.T) {
+	sv := &server{stderr: newLockedWriter(nil)}
+	for _, tc := range []struct {
+		name     string
+		trap     error
+		finished bool
+		cut      bool
+	}{
+		{"trap", errors.New("wasm trap: unreachable"), true, true},
+		{"unfinished", nil, false, true},
+		{"finished", nil, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				st := &httpRequestState{w: w}
+				resp := &outgoingResponse{status: 200, headers: &httpFields{}, body: &outgoingBody{sink: &responseSink{}}}
+				if err := st.setResponse(resp); err != nil {
+					t.Error(err)
+				}
+				resp.body.sink.write([]byte("part"))
+				resp.body.sink.flush()
+				resp.body.finished = tc.finished
+				sv.finish(st, r, tc.trap)
+			}))
+			defer srv.Close()
+			resp, err := http.Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if cut := err != nil; cut != tc.cut || string(b) != "part" {
+				t.Errorf("body %q, error %v; want cut %v", b, err, tc.cut)
+			}
+		})
 	}
 }

@@ -79,7 +79,8 @@ type httpProxy struct {
 	stats    Stats
 	client   *http.Client
 
-	inFlight  atomic.Int64
+	inFlight  atomic.Int64 // requests in ServeHTTP
+	closed    atomic.Bool  // Close was called: no request may start
 	closeOnce sync.Once
 }
 
@@ -140,6 +141,7 @@ func (p *httpProxy) Run(stderr io.Writer) int {
 // are left to the process's exit rather than freed under them.
 func (p *httpProxy) Close() {
 	p.closeOnce.Do(func() {
+		p.closed.Store(true)
 		if p.inFlight.Load() > 0 {
 			return
 		}
@@ -223,15 +225,21 @@ type httpRequestState struct {
 func (st *httpRequestState) p2() *p2Context { return &st.p2ctx }
 
 func (sv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := sv.proxy
+	// Counted before anything else, and the closed flag checked after:
+	// either Close sees this request or this request sees Close.
+	p.inFlight.Add(1)
+	defer p.inFlight.Add(-1)
+	if p.closed.Load() {
+		http.Error(w, "the server is stopping", http.StatusServiceUnavailable)
+		return
+	}
 	select {
 	case sv.slots <- struct{}{}:
 	case <-r.Context().Done():
 		return
 	}
 	defer func() { <-sv.slots }()
-	p := sv.proxy
-	p.inFlight.Add(1)
-	defer p.inFlight.Add(-1)
 
 	// A guest streams its response while it reads the request (an
 	// echo): without full duplex, net/http's HTTP/1 server stops the
@@ -335,7 +343,8 @@ func (st *httpRequestState) setResponse(resp *outgoingResponse) error {
 		hdr["Content-Type"] = nil
 	}
 	b := resp.body
-	if b != nil && b.finished && b.trailers == nil && b.sink.err == nil && hdr.Get("Content-Length") == "" {
+	if b != nil && b.finished && b.trailers == nil && len(b.sink.early) > 0 && hdr.Get("Content-Length") == "" &&
+		resp.status != http.StatusNoContent && resp.status != http.StatusNotModified {
 		// The whole body is known: send its length, not chunks.
 		hdr.Set("Content-Length", fmt.Sprint(len(b.sink.early)))
 	}

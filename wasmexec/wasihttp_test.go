@@ -534,3 +534,21 @@ func BenchmarkHTTPProxyHello(b *testing.B) {
 		})
 	}
 }
+
+// TestHTTPProxyMemoryLimit: Config.MaxMemoryBytes bounds each
+// instance; a component that cannot fit fails Prepare (whose check
+// instance is made with the same limit), not its requests.
+func TestHTTPProxyMemoryLimit(t *testing.T) {
+	path := httpExample(t, "http-c.wasm")
+	prog, err := Prepare(Config{ModulePath: path, MaxMemoryBytes: 64 << 10})
+	if err == nil {
+		prog.Close()
+		t.Fatal("http-c (more than 64 KiB of memory) prepared under a 64 KiB limit")
+	}
+	t.Log(err)
+	prog, err = Prepare(Config{ModulePath: path, MaxMemoryBytes: 64 << 20})
+	if err != nil {
+		t.Fatalf("http-c under a 64 MiB limit: %v", err)
+	}
+	prog.Close()
+}

@@ -8,6 +8,7 @@ package wasmexec
 // feature gate that no toolchain turns on, as wasmtime serve leaves it).
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -633,6 +634,13 @@ func (t *httpTypes) defineOutgoing(def defFunc) {
 		}
 		q.bodyTaken = true
 		q.body = &outgoingBody{pipe: newBodyPipe(), reqTrailer: http.Header{}}
+		if st, ok := h.data.(*httpRequestState); ok {
+			// A guest that fills the pipe before it sends the request
+			// waits for room that never comes: the end of the request
+			// it serves (the client went away, the server stopped)
+			// closes the pipe and wakes it.
+			context.AfterFunc(st.ctx, func() { q.body.pipe.closeRead(context.Cause(st.ctx)) })
+		}
 		r[0] = valOk(h.own(t.outgoingBody, q.body))
 		return nil
 	})
