@@ -33,7 +33,7 @@ toolchain-examples: ## the demo built with Rust, C, C++, Go, WAT, and the networ
 component-examples: ## WASI 0.2 command components (C and WAT wrapped by jco, npm into bin/npm); bin/images/components.tar
 	hack/build-component-examples.sh bin/examples/components bin/images/components.tar
 
-http-examples: ## wasi:http/proxy handlers (JavaScript by componentize-js, C by hand; npm into bin/npm); bin/images/http.tar
+http-examples: ## wasi:http/proxy handlers (JavaScript by componentize-js, C by hand; npm into bin/npm); bin/images/http.tar, http-linux.tar
 	hack/build-http-examples.sh bin/examples/http bin/images/http.tar
 
 images: modules ## the example OCI images, into bin/images
@@ -66,14 +66,14 @@ test-e2e: build images containerd registry ## the e2e suite against each of CONT
 		E2E_CONTAINERD_VERSION=$$v $(GO) test -count=1 -timeout 20m ./shim/e2e/ || exit 1; \
 	done
 
-test-k8s: build images containerd ## a single-node Kubernetes (built by hack/install-k8s.sh) runs examples/k8s through the shim
+test-k8s: build images http-examples containerd ## a single-node Kubernetes (built by hack/install-k8s.sh) runs examples/k8s through the shim
 	hack/install-k8s.sh
 	@for v in $(CONTAINERD_VERSIONS); do \
 		echo "== kubelet against containerd $$v"; \
 		E2E_K8S=1 E2E_CONTAINERD_VERSION=$$v $(GO) test -count=1 -timeout 15m -run '^TestKubernetes' ./shim/e2e/ || exit 1; \
 	done
 
-bench: build ## runc vs the shim through a private containerd: table and plot in bin/bench (BENCH_FLAGS="-n 30 -density 50 -tasks 1000")
+bench: build http-examples ## runc vs the shim through a private containerd: table and plot in bin/bench (BENCH_FLAGS="-n 30 -density 50 -tasks 1000"; "-soak 10m" adds the soaks)
 	hack/install-containerd.sh $(CONTAINERD_VERSION)
 	$(GO) run ./hack/bench -containerd $(CONTAINERD_VERSION) $(BENCH_FLAGS)
 

@@ -3,7 +3,10 @@
 # wasi:http/incoming-handler@0.2.10) into OUTDIR (default
 # bin/examples/http) and pack them into one plain OCI image, IMAGE
 # (default bin/images/http.tar), ref localhost/wasm/http:latest,
-# entrypoint /http-js-incoming-handler.wasm:
+# entrypoint /http-js-incoming-handler.wasm, and the same files again as
+# http-linux.tar beside IMAGE (localhost/wasm/http-linux:latest, a
+# linux/amd64 manifest, for CRI's image store, which reads the node's
+# platform: examples/k8s/http-deployment.yaml):
 #   http-js-incoming-handler.wasm  examples/http-js/incoming-handler.js: the
 #                                  generated wasi:http bindings (componentize-js)
 #   http-js-fetch-event.wasm       examples/http-js/fetch-event.js:
@@ -100,4 +103,7 @@ done
 go run ./hack/wasm-image -o "$IMAGE" -ref localhost/wasm/http:latest \
 	-entrypoint /http-js-incoming-handler.wasm \
 	"$OUT/http-js-incoming-handler.wasm" "$OUT/http-js-fetch-event.wasm" "$OUT/http-c.wasm"
-log "wrote $OUT/*.wasm and $IMAGE"
+go run ./hack/wasm-image -o "$(dirname "$IMAGE")/http-linux.tar" -ref localhost/wasm/http-linux:latest \
+	-platform linux/amd64 -entrypoint /http-js-incoming-handler.wasm \
+	"$OUT/http-js-incoming-handler.wasm" "$OUT/http-js-fetch-event.wasm" "$OUT/http-c.wasm"
+log "wrote $OUT/*.wasm, $IMAGE and $(dirname "$IMAGE")/http-linux.tar"

@@ -7,6 +7,8 @@ const PIECE = 4096;
 // The /stream pattern: byte i is i % 251, as in examples/spew.
 const PERIOD = 251;
 const pattern = new Uint8Array(PIECE + PERIOD).map((_, i) => i % PERIOD);
+// GET /sleep holds a request at most this long.
+const MAX_SLEEP_MS = 10000;
 
 addEventListener('fetch', (event) => {
   const req = event.request;
@@ -54,6 +56,14 @@ async function route(req, url, target) {
     }
     return new Response(`status ${code}\n`, { status: code });
   }
+  if (route === 'GET /sleep') {
+    const ms = sleepMillis(url);
+    if (ms === undefined) {
+      return new Response(`ms must be 0..${MAX_SLEEP_MS}\n`, { status: 400 });
+    }
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return new Response(`slept ${ms} ms\n`, { headers: { 'content-type': 'text/plain' } });
+  }
   if (route === 'GET /fetch') {
     let upstream;
     try {
@@ -68,6 +78,15 @@ async function route(req, url, target) {
     });
   }
   return new Response('not found\n', { status: 404 });
+}
+
+// sleepMillis is the ms= of GET /sleep when it is a whole number
+// 0..MAX_SLEEP_MS written in decimal digits, otherwise undefined.
+function sleepMillis(url) {
+  const text = url.searchParams.get('ms') ?? '';
+  if (!/^[0-9]{1,5}$/.test(text)) return undefined;
+  const ms = Number(text);
+  return ms <= MAX_SLEEP_MS ? ms : undefined;
 }
 
 // patternStream yields n bytes of the pattern, PIECE bytes a pull.

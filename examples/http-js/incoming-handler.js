@@ -10,6 +10,7 @@ import {
   ResponseOutparam,
 } from 'wasi:http/types@0.2.10';
 import { handle as send } from 'wasi:http/outgoing-handler@0.2.10';
+import { subscribeDuration } from 'wasi:clocks/monotonic-clock@0.2.10';
 
 const NAME = 'http-js incoming-handler';
 // blocking-write-and-flush takes at most 4096 bytes a call.
@@ -17,6 +18,8 @@ const PIECE = 4096;
 // The /stream pattern: byte i is i % 251, as in examples/spew.
 const PERIOD = 251;
 const pattern = new Uint8Array(PIECE + PERIOD).map((_, i) => i % PERIOD);
+// GET /sleep holds a request at most this long.
+const MAX_SLEEP_MS = 10000;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -54,6 +57,18 @@ export const incomingHandler = {
       } else {
         reply(200, [['content-type', 'application/octet-stream']], (out) => writePattern(out, n));
       }
+    } else if (route === 'GET /sleep') {
+      const ms = sleepMillis(url);
+      if (ms === undefined) {
+        reply(400, [], (out) => writeAll(out, enc.encode(`ms must be 0..${MAX_SLEEP_MS}\n`)));
+      } else {
+        // handle is synchronous: block on a monotonic-clock pollable, so the
+        // request stays in flight (and the instance busy) for ms.
+        const timer = subscribeDuration(BigInt(ms) * 1000000n);
+        timer.block();
+        timer[Symbol.dispose]();
+        reply(200, [['content-type', 'text/plain']], (out) => writeAll(out, enc.encode(`slept ${ms} ms\n`)));
+      }
     } else if (route === 'GET /trap') {
       console.error(`${NAME}: trapping on purpose`);
       throw new Error('trap requested by GET /trap');
@@ -72,6 +87,15 @@ export const incomingHandler = {
     console.error(`${NAME}: ${method} ${target} -> ${status}, ${sent} bytes`);
   },
 };
+
+// sleepMillis is the ms= of GET /sleep when it is a whole number
+// 0..MAX_SLEEP_MS written in decimal digits, otherwise undefined.
+function sleepMillis(url) {
+  const text = url.searchParams.get('ms') ?? '';
+  if (!/^[0-9]{1,5}$/.test(text)) return undefined;
+  const ms = Number(text);
+  return ms <= MAX_SLEEP_MS ? ms : undefined;
+}
 
 function methodName(m) {
   return m.tag === 'other' ? m.val : m.tag.toUpperCase();

@@ -77,6 +77,13 @@ func (a assets) build() error {
 		wasmFiles = append(wasmFiles, a.wasmModule(name))
 		nativeFiles = append(nativeFiles, a.native(name))
 	}
+	// The wasi:http components, when make http-examples has built them
+	// (run checks for them when a test needs them).
+	for _, name := range wasiHTTPComponents {
+		if p := a.httpComponent(name); exists(p) {
+			wasmFiles = append(wasmFiles, p)
+		}
+	}
 	if err := a.wasmImage(a.image("wasm"), wasmImage, "wasi/wasm", "/hello.wasm", wasmFiles); err != nil {
 		return err
 	}

@@ -22,8 +22,11 @@ type loadSpec struct {
 	Conns    int
 	Requests int
 	Duration time.Duration
-	Think    time.Duration // pause between a connection's requests (soak)
-	Want     string        // expected body; empty: any 200
+	// Think is the pause between a connection's requests (soak). With
+	// Think the connections' first requests are spread over one Think, so
+	// that they do not arrive in one burst per Think.
+	Think time.Duration
+	Want  string // expected body; empty: any 200
 }
 
 // LoadResult is what a load run measured.
@@ -127,6 +130,12 @@ func runLoad(ctx context.Context, s loadSpec) (LoadResult, error) {
 		go func() {
 			defer wg.Done()
 			defer tr.CloseIdleConnections()
+			if s.Think > 0 {
+				select {
+				case <-time.After(s.Think * time.Duration(w) / time.Duration(s.Conns)):
+				case <-ctx.Done():
+				}
+			}
 			for ctx.Err() == nil && sent.Add(1) <= int64(s.Requests) {
 				t := time.Now()
 				err := get(ctx, c, s.URL, s.Want)

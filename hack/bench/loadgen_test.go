@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -124,5 +125,28 @@ func TestMergeLoads(t *testing.T) {
 	}
 	if m.Conns != 4 || m.Dials != 9 || m.FirstError != "later" {
 		t.Errorf("conns %d, dials %d, first error %q", m.Conns, m.Dials, m.FirstError)
+	}
+}
+
+// With Think, the connections' first requests are spread over one Think
+// instead of arriving at once.
+func TestRunLoadStaggersThinkingConnections(t *testing.T) {
+	var mu sync.Mutex
+	var arrivals []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		arrivals = append(arrivals, time.Now())
+		mu.Unlock()
+		io.WriteString(w, "hi\n")
+	}))
+	defer srv.Close()
+	const conns, think = 4, 400 * time.Millisecond
+	r, err := runLoad(context.Background(), loadSpec{URL: srv.URL, Conns: conns, Requests: conns, Duration: 5 * time.Second, Think: think, Want: "hi\n"})
+	if err != nil || r.Requests != conns {
+		t.Fatalf("%+v, %v", r, err)
+	}
+	// The last connection starts 3/4 of a Think after the first.
+	if spread := arrivals[conns-1].Sub(arrivals[0]); spread < think/2 {
+		t.Errorf("first requests of %d connections spread over %v, want about %v", conns, spread, think*(conns-1)/conns)
 	}
 }

@@ -6,7 +6,11 @@
 //     compile cache, and the floor: wasmtime-go in this process;
 //  2. density: idle containers, PSS per container and time to start all;
 //  3. throughput: short tasks, a few at a time;
-//  4. a compute kernel, native against wasm.
+//  4. a compute kernel, native against wasm;
+//  5. HTTP: examples/net/go native and as wasm; 6. a WASI-call-heavy program;
+//  8. wasi:http: the JavaScript and C handlers served by the shim beside the
+//     native Go server, and the per-request instantiation alone;
+//  7. with -soak, the wasm servers under many connections for a long time.
 //
 // It prints a table and writes results.txt, results.json and latency.svg
 // into -out (default bin/bench). See hack/bench/README.md.
@@ -15,15 +19,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/containerd-shim-wasm/containerd-shim-wasm/hack/privatecontainerd"
@@ -39,6 +46,10 @@ type options struct {
 	wasiIters, wasiRuns                 int
 	soak, soakThink, soakDt             time.Duration
 	soakConns                           int
+	soakServers                         string
+	// wasi:http: the handlers served by the shim
+	wasiHTTPConns, wasiHTTPRequests, instantiateN int
+	wasiHTTPTime                                  time.Duration
 }
 
 func main() {
@@ -50,14 +61,19 @@ func main() {
 	flag.IntVar(&o.kernelRuns, "kernel-runs", 3, "runs of the compute kernel per runtime")
 	flag.StringVar(&o.version, "containerd", "2.4.2", "containerd version, from bin/containerd-VERSION")
 	flag.StringVar(&o.out, "out", "bin/bench", "output directory (also holds the built programs)")
-	flag.StringVar(&o.only, "only", "latency,density,throughput,kernel,http,wasicalls", "comma-separated tests to run")
+	flag.StringVar(&o.only, "only", "latency,density,throughput,kernel,http,wasicalls,wasihttp", "comma-separated tests to run")
 	flag.IntVar(&o.httpConns, "http-conns", 16, "keep-alive connections of the HTTP load")
 	flag.IntVar(&o.httpRequests, "http-requests", 20000, "requests per runtime of the HTTP load (after a warm-up)")
 	flag.DurationVar(&o.httpTime, "http-time", 30*time.Second, "time bound per runtime of the HTTP load")
 	flag.IntVar(&o.httpRounds, "http-rounds", 5, "rounds of the HTTP load, alternating native and wasm")
 	flag.IntVar(&o.wasiIters, "wasi-iters", 5000, "iterations of the WASI-call-heavy program")
 	flag.IntVar(&o.wasiRuns, "wasi-runs", 3, "runs of the WASI-call-heavy program per WASI host")
-	flag.DurationVar(&o.soak, "soak", 0, "soak the wasm HTTP server this long (0: no soak; not part of CI)")
+	flag.IntVar(&o.wasiHTTPConns, "wasihttp-conns", 50, "keep-alive connections of the wasi:http load")
+	flag.IntVar(&o.wasiHTTPRequests, "wasihttp-requests", 20000, "requests per server of the wasi:http load (after a warm-up)")
+	flag.DurationVar(&o.wasiHTTPTime, "wasihttp-time", 30*time.Second, "time bound per server of the wasi:http load (split over the -http-rounds rounds)")
+	flag.IntVar(&o.instantiateN, "instantiate-n", 500, "instances per component of the per-request instantiation benchmark")
+	flag.DurationVar(&o.soak, "soak", 0, "soak each of -soak-servers this long (0: no soak; not part of CI)")
+	flag.StringVar(&o.soakServers, "soak-servers", "http-js,go", "servers to soak, one after the other: http-js (the JavaScript wasi:http handler), go (examples/net/go as wasm)")
 	flag.IntVar(&o.soakConns, "soak-conns", 1000, "keep-alive connections of the soak")
 	flag.DurationVar(&o.soakThink, "soak-think", time.Second, "pause between one connection's requests in the soak")
 	flag.DurationVar(&o.soakDt, "soak-every", 5*time.Second, "sampling interval of the server's memory and fds in the soak")
@@ -80,6 +96,13 @@ func run(o options) error {
 	}
 	if _, err := os.Stat(filepath.Join(repo, "bin", "containerd-shim-wasm-v1")); err != nil {
 		return fmt.Errorf("bin/containerd-shim-wasm-v1 missing: run make build")
+	}
+	if o.needsHTTPComponents() {
+		for _, name := range wasiHTTPComponents {
+			if p := (assets{repo: repo}).httpComponent(name); !exists(p) {
+				return fmt.Errorf("%s missing: run make http-examples", p)
+			}
+		}
 	}
 	progress := func(s string) { fmt.Fprintf(os.Stderr, "%s bench: %s\n", time.Now().Format("15:04:05"), s) }
 	a := assets{repo: repo, out: out}
@@ -116,12 +139,21 @@ func run(o options) error {
 		return err
 	}
 	defer e.close()
+	// A long soak may be cut short: the loads end, the servers and the
+	// daemon are removed as after a full run, and the results so far are
+	// written.
+	interrupted, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	e.interrupted = interrupted
 	if err := e.importImages(); err != nil {
 		return err
 	}
-	res := &Results{Date: time.Now().UTC().Format(time.RFC3339), Machine: machine(), LoadBefore: loadavg(), Containerd: o.version, Runs: o.runs}
+	res := &Results{Date: time.Now().UTC().Format(time.RFC3339), Machine: machine(), Cores: goruntime.NumCPU(), LoadBefore: loadavg(), Containerd: o.version, Runs: o.runs}
 	if err := measure(e, o, res, progress); err != nil {
 		return err
+	}
+	if interrupted.Err() != nil {
+		res.Notes = append(res.Notes, "interrupted by a signal: the last load or soak is cut short")
 	}
 	res.LoadAfter = loadavg()
 	res.Goals = res.goals()
@@ -206,14 +238,49 @@ func measure(e *env, o options, res *Results, progress func(string)) error {
 		}
 		res.WasiCalls = w
 	}
-	if o.soak > 0 {
-		s, err := e.runSoak(o.soak, o.soakConns, o.soakThink, o.soakDt, progress)
+	if has("wasihttp") {
+		h, err := e.runWasiHTTP(o.wasiHTTPConns, o.wasiHTTPRequests, o.httpRounds, o.wasiHTTPTime, progress)
+		res.WasiHTTP = h
 		if err != nil {
-			return fmt.Errorf("soak: %w", err)
+			return fmt.Errorf("wasihttp: %w", err)
 		}
-		res.Soak = &s
+		progress(fmt.Sprintf("wasihttp: per-request instantiation alone, %d instances per component", o.instantiateN))
+		if res.Instantiate, err = e.runInstantiate(o.instantiateN); err != nil {
+			return fmt.Errorf("wasihttp: %w", err)
+		}
+	}
+	if o.soak > 0 {
+		for _, name := range strings.Split(o.soakServers, ",") {
+			v, err := e.soakServer(strings.TrimSpace(name))
+			if err != nil {
+				return err
+			}
+			s, err := e.runSoak(v, o.soak, o.soakConns, o.soakThink, o.soakDt, progress)
+			if err != nil {
+				return fmt.Errorf("soak of %s: %w", v.label, err)
+			}
+			res.Soaks = append(res.Soaks, s)
+		}
 	}
 	return nil
+}
+
+// needsHTTPComponents: the wasi:http test or a soak of the JavaScript
+// handler is asked for.
+func (o options) needsHTTPComponents() bool {
+	return contains(strings.Split(o.only, ","), "wasihttp") ||
+		o.soak > 0 && contains(strings.Split(o.soakServers, ","), "http-js")
+}
+
+// soakServer is the server -soak-servers names.
+func (e *env) soakServer(name string) (httpServer, error) {
+	switch name {
+	case "http-js":
+		return e.jsHandler(), nil
+	case "go":
+		return e.netServers()[1], nil
+	}
+	return httpServer{}, fmt.Errorf("-soak-servers: unknown server %q (http-js, go)", name)
 }
 
 func write(out string, res *Results) error {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,9 +46,10 @@ type SoakSample struct {
 	Fds      int     `json:"fds"`
 }
 
-// SoakResult is the wasm Go server under many keep-alive connections for a
+// SoakResult is a wasm server under many keep-alive connections for a
 // long time: failures, and whether memory and fds stay flat.
 type SoakResult struct {
+	Server    string       `json:"server"`
 	Seconds   float64      `json:"seconds"`
 	ThinkMs   float64      `json:"think_ms"`
 	Pid       int          `json:"pid"`
@@ -65,10 +67,16 @@ type soakVerdict struct {
 	RSSMaxBytes  int64   `json:"rss_max_after_warmup_bytes"`
 	RSSEndBytes  int64   `json:"rss_end_bytes"`
 	RSSGrowth    float64 `json:"rss_growth"` // max after warm-up / at warm-up, minus 1
-	FdsWarm      int     `json:"fds_warm"`
-	FdsMax       int     `json:"fds_max_after_warmup"`
-	FdsEnd       int     `json:"fds_end"`
-	SamplesAfter int     `json:"samples_after_warmup"`
+	// The medians of the first and the last third of the samples after
+	// warm-up: a server whose memory follows the requests in flight (an
+	// instance each) swings between samples; a leak moves the median.
+	RSSFirstMedianBytes int64   `json:"rss_first_third_median_bytes"`
+	RSSLastMedianBytes  int64   `json:"rss_last_third_median_bytes"`
+	RSSMedianGrowth     float64 `json:"rss_median_growth"`
+	FdsWarm             int     `json:"fds_warm"`
+	FdsMax              int     `json:"fds_max_after_warmup"`
+	FdsEnd              int     `json:"fds_end"`
+	SamplesAfter        int     `json:"samples_after_warmup"`
 }
 
 // judgeSoak reads the samples taken at or after warmup seconds: memory is
@@ -90,7 +98,24 @@ func judgeSoak(samples []SoakSample, warmup float64) soakVerdict {
 	if v.RSSWarmBytes > 0 {
 		v.RSSGrowth = float64(v.RSSMaxBytes)/float64(v.RSSWarmBytes) - 1
 	}
+	var after []int64
+	for _, s := range samples {
+		if s.AtS >= warmup {
+			after = append(after, s.RSSBytes)
+		}
+	}
+	if third := len(after) / 3; third > 0 {
+		v.RSSFirstMedianBytes = medianInt(after[:third])
+		v.RSSLastMedianBytes = medianInt(after[len(after)-third:])
+		v.RSSMedianGrowth = float64(v.RSSLastMedianBytes)/float64(v.RSSFirstMedianBytes) - 1
+	}
 	return v
+}
+
+func medianInt(xs []int64) int64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 func (v soakVerdict) memoryFlat() bool { return v.SamplesAfter >= 2 && v.RSSGrowth <= 0.10 }
@@ -146,62 +171,84 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// server is a running Go HTTP server task.
+// httpServer is an HTTP server the benchmark runs as a container in the
+// host's network namespace, on a free port of 127.0.0.1.
+type httpServer struct {
+	label  string // short name in the table
+	server string // what it is
+	rt     runtime
+	prog   string // the program in the runtime's image
+	// proxy: a wasi:http component, which the shim serves itself on
+	// WASMTIME_HTTP_PROXY_SOCKET_ADDR; otherwise examples/net/go's hand-over
+	// (WASI_TCP_LISTEN under the shim, fdlisten under runc).
+	proxy bool
+	body  string // the answer to GET /
+	opts  []oci.SpecOpts
+}
+
+// netServers are examples/net/go natively under runc, as wasm under the
+// shim, and for reference natively with GOMAXPROCS=1 (the wasm build has
+// one thread).
+func (e *env) netServers() []httpServer {
+	return []httpServer{
+		{label: "runc", server: "examples/net/go, native (fdlisten)", rt: e.runc, prog: "go-server", body: helloBody},
+		{label: "wasm", server: "examples/net/go, wasip1 (WASI_TCP_LISTEN)", rt: e.wasm, prog: "go-server", body: helloBody},
+		{label: "runc-1thread", server: "the same native, GOMAXPROCS=1 (reference)", rt: e.runc, prog: "go-server", body: helloBody,
+			opts: []oci.SpecOpts{oci.WithEnv([]string{"GOMAXPROCS=1"})}},
+	}
+}
+
+// server is a running HTTP server task.
 type server struct {
 	ctr  client.Container
 	task client.Task
 	url  string
 }
 
-// startServer runs examples/net/go in the host's network namespace on
-// 127.0.0.1:PORT: under the shim the module gets the listener from
-// WASI_TCP_LISTEN; under runc, fdlisten opens it and execs the native
-// build with it as fd 3. It returns once GET / answers.
-func (e *env) startServer(r runtime, extra ...oci.SpecOpts) (*server, error) {
+// startServer runs v in the host's network namespace on 127.0.0.1:PORT
+// and returns once GET / answers.
+func (e *env) startServer(v httpServer, extra ...oci.SpecOpts) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	args := []string{r.path("go-server")}
-	if r.label == "runc" {
-		args = []string{r.path("fdlisten"), addr, r.path("go-server")}
+	args := []string{v.rt.path(v.prog)}
+	env := "WASI_TCP_LISTEN=" + addr
+	switch {
+	case v.proxy:
+		env = "WASMTIME_HTTP_PROXY_SOCKET_ADDR=" + addr
+	case v.rt.label == "runc":
+		args = []string{v.rt.path("fdlisten"), addr, v.rt.path(v.prog)}
 	}
+	opts := append([]oci.SpecOpts{oci.WithHostNamespace(specs.NetworkNamespace), oci.WithEnv([]string{env})}, v.opts...)
 	ctx := e.ctx()
-	ctr, task, _, err := e.create(ctx, r, e.id("http-"+r.label), args, nil, nil,
-		append([]oci.SpecOpts{oci.WithHostNamespace(specs.NetworkNamespace), oci.WithEnv([]string{"WASI_TCP_LISTEN=" + addr})}, extra...)...)
+	ctr, task, _, err := e.create(ctx, v.rt, e.id("http-"+v.label), args, nil, nil, append(opts, extra...)...)
 	if err != nil {
 		return nil, err
 	}
 	s := &server{ctr: ctr, task: task, url: "http://" + addr + "/"}
 	if err := task.Start(ctx); err != nil {
 		e.remove(ctr)
-		return nil, fmt.Errorf("start %s server: %w", r.label, err)
+		return nil, fmt.Errorf("start %s server: %w", v.label, err)
 	}
 	if err := waitHTTP(ctx, s.url, time.Minute); err != nil {
 		e.remove(ctr)
-		return nil, fmt.Errorf("%s server: %w", r.label, err)
+		return nil, fmt.Errorf("%s server: %w", v.label, err)
 	}
 	return s, nil
 }
 
-// runHTTP runs the servers (native under runc, wasm under the shim, and
-// for reference native with GOMAXPROCS=1: the wasm build has one thread)
-// at once, warms each up, then loads them in turn, rounds times each with
-// requests/rounds requests, so that all see the same machine load; the
-// rounds are merged per variant.
+// runHTTP loads the servers of the networking issue (netServers).
 func (e *env) runHTTP(conns, requests, rounds int, limit time.Duration, progress func(string)) ([]HTTPResult, error) {
-	type variant struct {
-		label, server string
-		rt            runtime
-		opts          []oci.SpecOpts
-	}
-	rs := []variant{
-		{"runc", "examples/net/go, native (fdlisten)", e.runc, nil},
-		{"wasm", "examples/net/go, wasip1 (WASI_TCP_LISTEN)", e.wasm, nil},
-		{"runc-1thread", "the same native, GOMAXPROCS=1 (reference)", e.runc, []oci.SpecOpts{oci.WithEnv([]string{"GOMAXPROCS=1"})}},
-	}
-	servers := make([]*server, len(rs))
+	return e.loadServers("http", e.netServers(), conns, requests, rounds, limit, progress)
+}
+
+// loadServers runs the servers vs at once, warms each up, then loads them
+// in turn, rounds times each with requests/rounds requests, so that all
+// see the same machine load; the rounds are merged per server.
+func (e *env) loadServers(test string, vs []httpServer, conns, requests, rounds int, limit time.Duration, progress func(string)) ([]HTTPResult, error) {
+	servers := make([]*server, len(vs))
 	defer func() {
 		for _, s := range servers {
 			if s != nil {
@@ -209,25 +256,26 @@ func (e *env) runHTTP(conns, requests, rounds int, limit time.Duration, progress
 			}
 		}
 	}()
-	ctx := e.ctx()
-	for i, r := range rs {
-		s, err := e.startServer(r.rt, r.opts...)
+	ctx := e.loadCtx()
+	for i, v := range vs {
+		progress(fmt.Sprintf("%s: starting %s (%s)", test, v.label, v.server))
+		s, err := e.startServer(v)
 		if err != nil {
 			return nil, err
 		}
 		servers[i] = s
-		warm := loadSpec{URL: s.url, Conns: conns, Requests: max(conns*10, requests/20), Duration: limit / 4, Want: helloBody}
+		warm := loadSpec{URL: s.url, Conns: conns, Requests: max(conns*10, requests/20), Duration: limit / 4, Want: v.body}
 		if _, err := runLoad(ctx, warm); err != nil {
 			return nil, err
 		}
 	}
 	rounds = max(1, rounds)
 	per := max(1, requests/rounds)
-	runs := make([][]LoadResult, len(rs))
+	runs := make([][]LoadResult, len(vs))
 	for k := 0; k < rounds; k++ {
-		progress(fmt.Sprintf("http: round %d/%d, %d requests over %d connections per runtime (at most %s each)", k+1, rounds, per, conns, limit/time.Duration(rounds)))
-		for i := range rs {
-			res, err := runLoad(ctx, loadSpec{URL: servers[i].url, Conns: conns, Requests: per, Duration: max(time.Second, limit/time.Duration(rounds)), Want: helloBody})
+		progress(fmt.Sprintf("%s: round %d/%d, %d requests over %d connections per server (at most %s each)", test, k+1, rounds, per, conns, limit/time.Duration(rounds)))
+		for i, v := range vs {
+			res, err := runLoad(ctx, loadSpec{URL: servers[i].url, Conns: conns, Requests: per, Duration: max(time.Second, limit/time.Duration(rounds)), Want: v.body})
 			if err != nil {
 				return nil, err
 			}
@@ -235,8 +283,8 @@ func (e *env) runHTTP(conns, requests, rounds int, limit time.Duration, progress
 		}
 	}
 	var out []HTTPResult
-	for i, r := range rs {
-		out = append(out, HTTPResult{Runtime: r.label, Server: r.server, LoadResult: mergeLoads(runs[i])})
+	for i, v := range vs {
+		out = append(out, HTTPResult{Runtime: v.label, Server: v.server, LoadResult: mergeLoads(runs[i])})
 	}
 	return out, nil
 }
@@ -284,16 +332,16 @@ func (e *env) runWasiCalls(iters, runs int) ([]WasiCallsResult, error) {
 	return res, nil
 }
 
-// runSoak holds conns keep-alive connections to the wasm server for d,
+// runSoak holds conns keep-alive connections to the wasm server v for d,
 // each sending a request every think, and samples the task's process
 // every interval.
-func (e *env) runSoak(d time.Duration, conns int, think, interval time.Duration, progress func(string)) (SoakResult, error) {
-	res := SoakResult{ThinkMs: float64(think.Microseconds()) / 1000, WarmupS: min(60, d.Seconds()/5)}
+func (e *env) runSoak(v httpServer, d time.Duration, conns int, think, interval time.Duration, progress func(string)) (SoakResult, error) {
+	res := SoakResult{Server: v.server, ThinkMs: float64(think.Microseconds()) / 1000, WarmupS: min(60, d.Seconds()/5)}
 	// containerd's default RLIMIT_NOFILE (1024) would leave the server a
 	// handful of fds beyond 1,000 connections: the soak is about leaks,
 	// not that limit.
 	nofile := uint64(max(4096, 2*conns))
-	s, err := e.startServer(e.wasm, oci.WithRlimit(&specs.POSIXRlimit{Type: "RLIMIT_NOFILE", Hard: nofile, Soft: nofile}))
+	s, err := e.startServer(v, oci.WithRlimit(&specs.POSIXRlimit{Type: "RLIMIT_NOFILE", Hard: nofile, Soft: nofile}))
 	if err != nil {
 		return res, err
 	}
@@ -302,8 +350,8 @@ func (e *env) runSoak(d time.Duration, conns int, think, interval time.Duration,
 	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", res.Pid)); err == nil {
 		res.Comm = strings.TrimSpace(string(b))
 	}
-	progress(fmt.Sprintf("soak: %d connections for %s, pid %d (%s), sampling every %s", conns, d, res.Pid, res.Comm, interval))
-	ctx, cancel := context.WithCancel(e.ctx())
+	progress(fmt.Sprintf("soak of %s: %d connections for %s, pid %d (%s), sampling every %s", v.label, conns, d, res.Pid, res.Comm, interval))
+	ctx, cancel := context.WithCancel(e.loadCtx())
 	defer cancel()
 	done := make(chan struct{})
 	start := time.Now()
@@ -324,7 +372,7 @@ func (e *env) runSoak(d time.Duration, conns int, think, interval time.Duration,
 			}
 			res.Samples = append(res.Samples, SoakSample{AtS: time.Since(start).Seconds(), RSSBytes: rss, Fds: fds})
 			if n := len(res.Samples); n%12 == 0 {
-				progress(fmt.Sprintf("soak: %.0f s, rss %.1f MiB, %d fds", res.Samples[n-1].AtS, float64(rss)/(1<<20), fds))
+				progress(fmt.Sprintf("soak of %s: %.0f s, rss %.1f MiB, %d fds", v.label, res.Samples[n-1].AtS, float64(rss)/(1<<20), fds))
 			}
 			select {
 			case <-tick.C:
@@ -337,7 +385,7 @@ func (e *env) runSoak(d time.Duration, conns int, think, interval time.Duration,
 	// the time bound ends the run.
 	rate := float64(conns) / max(think.Seconds(), 0.001)
 	bound := int(rate*d.Seconds()*2) + conns
-	res.Load, err = runLoad(ctx, loadSpec{URL: s.url, Conns: conns, Requests: bound, Duration: d, Think: think, Want: helloBody})
+	res.Load, err = runLoad(ctx, loadSpec{URL: s.url, Conns: conns, Requests: bound, Duration: d, Think: think, Want: v.body})
 	res.Seconds = time.Since(start).Seconds()
 	cancel()
 	<-done

@@ -172,9 +172,10 @@ func renderNet(w io.Writer, tw *tabwriter.Writer, r *Results) {
 		tw.Flush()
 		fmt.Fprintln(w)
 	}
-	if s := r.Soak; s != nil {
+	renderWasiHTTP(w, tw, r)
+	for _, s := range r.Soaks {
 		l := s.Load
-		fmt.Fprintf(w, "7. soak: wasm server, %d keep-alive connections for %.0f s, one request per connection every %.0f ms\n", l.Conns, s.Seconds, s.ThinkMs)
+		fmt.Fprintf(w, "8. soak: %s, %d keep-alive connections for %.0f s, one request per connection every %.0f ms\n", s.Server, l.Conns, s.Seconds, s.ThinkMs)
 		fmt.Fprintf(w, "   %d requests (%.0f req/s), %d failed, %d connections opened; p50 %.2f ms, p99 %.2f ms, max %.1f ms\n", l.Requests, l.ReqPerSec, l.Errors, l.Dials, l.P50Ms, l.P99Ms, l.MaxMs)
 		if l.FirstError != "" {
 			fmt.Fprintf(w, "   first error: %s\n", l.FirstError)
@@ -192,6 +193,39 @@ func renderNet(w io.Writer, tw *tabwriter.Writer, r *Results) {
 			fmt.Fprintf(tw, "   %.0f\t%.1f\t%d\n", x.AtS, mib(x.RSSBytes), x.Fds)
 		}
 		tw.Flush()
+		fmt.Fprintln(w)
+	}
+}
+
+// renderWasiHTTP writes section 7: the wasi:http handlers beside the
+// native server, and the per-request instantiation alone.
+func renderWasiHTTP(w io.Writer, tw *tabwriter.Writer, r *Results) {
+	if len(r.WasiHTTP) > 0 {
+		fmt.Fprintln(w, "7. wasi:http: GET / from the Go load generator on 127.0.0.1 (keep-alive, host network), the shim serving each component")
+		fmt.Fprintln(tw, "server\twhat\tconns\trequests\tseconds\treq/s\tper core\tx native\tp50 ms\tp99 ms\tmax ms\terrors\tdials")
+		native := find(r.WasiHTTP, func(h HTTPResult) bool { return h.Runtime == "runc" })
+		cores := float64(max(1, r.Cores))
+		for _, h := range r.WasiHTTP {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%.0f\t%.0f\t%s\t%.2f\t%.2f\t%.1f\t%d\t%d\n", h.Runtime, h.Server, h.Conns, h.Requests, h.Seconds, h.ReqPerSec, h.ReqPerSec/cores, ratio(safeDiv(h.ReqPerSec, native.ReqPerSec)), h.P50Ms, h.P99Ms, h.MaxMs, h.Errors, h.Dials)
+		}
+		tw.Flush()
+		for _, h := range r.WasiHTTP {
+			if h.FirstError != "" {
+				fmt.Fprintf(w, "   first error (%s): %s\n", h.Runtime, h.FirstError)
+			}
+		}
+		fmt.Fprintf(w, "   runwasi's wasmtime shim (published): %d-%d req/s, hey with 50 connections, 4-core CI runners: %d per core\n",
+			16000, runwasiWasiHTTPReqPerSec, runwasiWasiHTTPReqPerSec/runwasiWasiHTTPCores)
+	}
+	if len(r.Instantiate) > 0 {
+		fmt.Fprintln(w, "   per-request instantiation alone (the served linker, one thread, no request)")
+		fmt.Fprintln(tw, "   component\tinstances\tus/instance\tinstances/s")
+		for _, x := range r.Instantiate {
+			fmt.Fprintf(tw, "   %s\t%d\t%.1f\t%.0f\n", x.Component, x.N, x.UsPerOp, safeDiv(1e6, x.UsPerOp))
+		}
+		tw.Flush()
+	}
+	if len(r.WasiHTTP) > 0 || len(r.Instantiate) > 0 {
 		fmt.Fprintln(w)
 	}
 }

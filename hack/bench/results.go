@@ -10,6 +10,7 @@ import (
 type Results struct {
 	Date       string             `json:"date"`
 	Machine    string             `json:"machine"`
+	Cores      int                `json:"cores"`
 	LoadBefore string             `json:"load_before"`
 	LoadAfter  string             `json:"load_after"`
 	Containerd string             `json:"containerd"`
@@ -25,9 +26,13 @@ type Results struct {
 	Kernel     []KernelResult     `json:"kernel"`
 	HTTP       []HTTPResult       `json:"http"`
 	WasiCalls  []WasiCallsResult  `json:"wasi_calls"`
-	Soak       *SoakResult        `json:"soak,omitempty"`
-	Goals      []Goal             `json:"goals"`
-	Notes      []string           `json:"notes"`
+	WasiHTTP   []HTTPResult       `json:"wasi_http"`
+	// Instantiate is the per-request instantiation alone of each wasi:http
+	// component.
+	Instantiate []InstantiateResult `json:"wasi_http_instantiate"`
+	Soaks       []SoakResult        `json:"soaks,omitempty"`
+	Goals       []Goal              `json:"goals"`
+	Notes       []string            `json:"notes"`
 }
 
 // LatencyResult is one variant of the hello start-to-exit test.
@@ -170,7 +175,8 @@ func (r *Results) goals() []Goal {
 				Met:      cold.Summary.P50 <= bound})
 		}
 	}
-	return append(gs, r.netGoals()...)
+	gs = append(gs, r.netGoals()...)
+	return append(gs, r.wasiHTTPGoals()...)
 }
 
 // netGoals checks the networking issue's targets: the wasm server's
@@ -194,16 +200,16 @@ func (r *Results) netGoals() []Goal {
 		gs = append(gs, Goal{Goal: "WASI-call-heavy program, our host <= 1.3 x wasmtime's",
 			Measured: fmt.Sprintf("%.1f vs %.1f ms (%.2fx)", ours.Ms, wt.Ms, x), Met: x <= 1.3})
 	}
-	if s := r.Soak; s != nil {
+	for _, s := range r.Soaks {
 		v := s.Verdict
 		gs = append(gs,
-			Goal{Goal: "soak: no failed requests",
+			Goal{Goal: "soak of " + s.Server + ": no failed requests",
 				Measured: fmt.Sprintf("%d failed of %d over %.0f s", s.Load.Errors, s.Load.Requests+s.Load.Errors, s.Seconds),
 				Met:      s.Load.Errors == 0 && s.Load.Requests > 0},
-			Goal{Goal: "soak: memory flat within 10% after warm-up",
-				Measured: fmt.Sprintf("RSS %.1f MiB at %.0f s, max %.1f, end %.1f MiB (+%.1f%%, %d samples)", mib(v.RSSWarmBytes), s.WarmupS, mib(v.RSSMaxBytes), mib(v.RSSEndBytes), 100*v.RSSGrowth, v.SamplesAfter),
+			Goal{Goal: "soak of " + s.Server + ": memory flat within 10% after warm-up",
+				Measured: fmt.Sprintf("RSS %.1f MiB at %.0f s, max %.1f, end %.1f MiB (+%.1f%%, %d samples); median of the first / last third %.1f / %.1f MiB (%+.1f%%)", mib(v.RSSWarmBytes), s.WarmupS, mib(v.RSSMaxBytes), mib(v.RSSEndBytes), 100*v.RSSGrowth, v.SamplesAfter, mib(v.RSSFirstMedianBytes), mib(v.RSSLastMedianBytes), 100*v.RSSMedianGrowth),
 				Met:      v.memoryFlat()},
-			Goal{Goal: "soak: no fd growth",
+			Goal{Goal: "soak of " + s.Server + ": no fd growth",
 				Measured: fmt.Sprintf("%d fds at %.0f s, max %d, end %d", v.FdsWarm, s.WarmupS, v.FdsMax, v.FdsEnd),
 				Met:      v.fdsFlat()})
 	}

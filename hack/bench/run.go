@@ -45,10 +45,13 @@ type env struct {
 	seq  atomic.Int64
 	// compiles and loads are wasmexec's own times in the floor runs.
 	compiles, loads []time.Duration
+	// interrupted is done after SIGINT or SIGTERM: the HTTP loads and the
+	// soak stop early, so that the run cleans up and writes what it has.
+	interrupted context.Context
 }
 
 func newEnv(d *privatecontainerd.Daemon, a assets) (*env, error) {
-	e := &env{d: d, a: a}
+	e := &env{d: d, a: a, interrupted: context.Background()}
 	var err error
 	e.runc = runtime{label: "runc", name: "io.containerd.runc.v2", image: nativeImage, imgPlat: "linux/amd64"}
 	e.wasm = runtime{label: "wasm", name: "io.containerd.wasm.v1", image: wasmImage, ext: ".wasm", imgPlat: "wasi/wasm"}
@@ -72,6 +75,11 @@ func (e *env) id(prefix string) string {
 
 func (e *env) ctx() context.Context {
 	return namespaces.WithNamespace(context.Background(), namespace)
+}
+
+// loadCtx is for the loads: it ends on SIGINT or SIGTERM.
+func (e *env) loadCtx() context.Context {
+	return namespaces.WithNamespace(e.interrupted, namespace)
 }
 
 // ctr runs the pinned ctr against the daemon.

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 )
 
 const (
@@ -33,7 +34,7 @@ type checker struct {
 }
 
 func allChecks() []string {
-	return []string{"hello", "headers", "status", "stream", "echo", "echo-large", "concurrent", "fetch", "trap"}
+	return []string{"hello", "headers", "status", "stream", "echo", "echo-large", "concurrent", "fetch", "sleep", "trap"}
 }
 
 func (c *checker) byName(name string) (func(context.Context) error, bool) {
@@ -46,6 +47,7 @@ func (c *checker) byName(name string) (func(context.Context) error, bool) {
 		"echo-large": c.echoLarge,
 		"concurrent": c.concurrent,
 		"fetch":      c.fetch,
+		"sleep":      c.sleep,
 		"trap":       c.trap,
 	}[name]
 	return fn, ok
@@ -326,6 +328,37 @@ func (c *checker) fetch(ctx context.Context) error {
 	}
 	if string(body) != upstreamBody {
 		return fmt.Errorf("body %q, want %q", body, upstreamBody)
+	}
+	return nil
+}
+
+// sleep: GET /sleep?ms=N answers `slept N ms` no sooner than N ms later,
+// and an N beyond the handlers' bound (10000) is refused with 400.
+func (c *checker) sleep(ctx context.Context) error {
+	const ms = 300
+	start := time.Now()
+	resp, body, err := c.do(ctx, "GET", fmt.Sprintf("/sleep?ms=%d", ms), nil, nil)
+	took := time.Since(start)
+	if err != nil {
+		return err
+	}
+	if err := expect(resp, body, 200); err != nil {
+		return err
+	}
+	if want := fmt.Sprintf("slept %d ms\n", ms); string(body) != want {
+		return fmt.Errorf("body %q, want %q", body, want)
+	}
+	if took < ms*time.Millisecond {
+		return fmt.Errorf("answered after %v, before the %d ms it was asked to sleep", took, ms)
+	}
+	for _, bad := range []string{"10001", "-1", "abc", ""} {
+		resp, body, err := c.do(ctx, "GET", "/sleep?ms="+bad, nil, nil)
+		if err != nil {
+			return err
+		}
+		if err := expect(resp, body, 400); err != nil {
+			return fmt.Errorf("ms=%q: %w", bad, err)
+		}
 	}
 	return nil
 }

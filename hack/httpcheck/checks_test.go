@@ -48,6 +48,14 @@ func reference(w http.ResponseWriter, r *http.Request) {
 		}
 		defer resp.Body.Close()
 		io.Copy(w, resp.Body)
+	case r.Method == "GET" && r.URL.Path == "/sleep":
+		ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
+		if err != nil || ms < 0 || ms > 10000 {
+			http.Error(w, "ms must be 0..10000", http.StatusBadRequest)
+			return
+		}
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		fmt.Fprintf(w, "slept %d ms\n", ms)
 	case r.Method == "GET" && r.URL.Path == "/trap":
 		http.Error(w, "trapped", http.StatusInternalServerError)
 	default:
@@ -103,6 +111,16 @@ func TestChecksCatchBrokenServers(t *testing.T) {
 			}
 		}},
 		{"fetch", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "not the upstream\n") }},
+		// Answers at once, and takes any ms.
+		{"sleep", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "slept %s ms\n", r.URL.Query().Get("ms")) }},
+		// Sleeps as asked, but answers 200 to an ms beyond the bound.
+		{"sleep", func(w http.ResponseWriter, r *http.Request) {
+			ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+			if ms <= 10000 {
+				time.Sleep(time.Duration(ms) * time.Millisecond)
+			}
+			fmt.Fprintf(w, "slept %d ms\n", ms)
+		}},
 		{"trap", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "fine\n") }},
 	} {
 		t.Run(tc.check, func(t *testing.T) {

@@ -90,7 +90,7 @@ func (cd *criDaemon) importLinuxImage(t *testing.T, tar string) {
 	t.Helper()
 	path := filepath.Join(imagesDir(suite.repo), tar)
 	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("%v (make images builds it)", err)
+		t.Fatalf("%v (make images builds it; http-linux.tar: make http-examples)", err)
 	}
 	if _, errOut, code := cd.ctrCmd(nil, nil, "images", "import", "--platform", nativePlatform, path); code != 0 {
 		t.Fatalf("ctr -n %s images import %s: %s", criNamespace, tar, errOut)

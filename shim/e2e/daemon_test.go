@@ -66,7 +66,7 @@ func startDaemonWith(repo, version string, config func(*daemon) (string, error),
 
 // linuxImages are the archives of linux/amd64 images (native programs
 // for Pods); the others are wasi/wasm.
-var linuxImages = map[string]bool{"pause.tar": true, "native.tar": true, "hello-linux.tar": true, "net-linux.tar": true}
+var linuxImages = map[string]bool{"pause.tar": true, "native.tar": true, "hello-linux.tar": true, "net-linux.tar": true, "http-linux.tar": true}
 
 // importImages loads the test images once for the whole run, with the one
 // import form that works on every version (hack/README.md).

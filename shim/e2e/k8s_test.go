@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +13,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/containerd-shim-wasm/containerd-shim-wasm/examples/net/nettest"
+)
+
+// The JavaScript wasi:http handler for Pods (hack/build-http-examples.sh:
+// http-linux.tar, linux/amd64 for CRI's image store) and its answer to
+// GET /; examples/k8s/http-deployment.yaml serves it on podNetPort.
+const (
+	httpLinuxImageTar = "http-linux.tar"
+	httpHello         = "hello from wasi:http\n"
 )
 
 // TestKubernetes: a real kubelet (with etcd, kube-apiserver, scheduler and
@@ -17,14 +31,15 @@ import (
 // Succeeded with its output in kubectl logs, and a Job; a Pod that exits 7
 // ends Failed with exit code 7; a Deployment of 3 long-running wasm Pods
 // becomes Available and scales to 0; net-deployment.yaml's two HTTP servers
-// become ready (the kubelet's probes reach their Pod IPs), answer on their
-// Pod IPs from the host and are its Service's endpoints; deleting every Pod
-// leaves no shim.
+// and http-deployment.yaml's two wasi:http handlers become ready (the
+// kubelet's probes reach their Pod IPs), answer on their Pod IPs from the
+// host and are their Service's endpoints; deleting every Pod leaves no shim.
 func TestKubernetes(t *testing.T) {
 	needK8s(t)
 	cgroupRoot := kubeletCgroupRoot(t)
 	cd := startCRIDaemon(t)
 	cd.importLinuxImage(t, netLinuxImageTar)
+	cd.importLinuxImage(t, httpLinuxImageTar)
 	cd.reachPods(t)
 	c := startCluster(t, cd.Address, cgroupRoot)
 	c.joinPodNetwork(cd)
@@ -89,7 +104,8 @@ spec:
 	c.mustKubectl("scale", "deployment/wasm-idle", "--replicas=0")
 	c.waitNoPods("app=wasm-idle", 2*time.Minute)
 
-	testNetDeployment(t, c, filepath.Join(examples, "net-deployment.yaml"))
+	testServerDeployment(t, c, filepath.Join(examples, "net-deployment.yaml"), "wasm-net", checkNetServer)
+	testServerDeployment(t, c, filepath.Join(examples, "http-deployment.yaml"), "wasm-http", checkHTTPHandler)
 
 	c.mustKubectl("delete", "pod", "--all", "--wait=true", "--timeout=2m")
 	c.mustKubectl("delete", "job", "--all", "--wait=true", "--timeout=2m")
@@ -165,26 +181,28 @@ func (c *cluster) waitNoPods(selector string, timeout time.Duration) {
 	c.t.Fatalf("pods still there after %v: %s", timeout, last)
 }
 
-// testNetDeployment applies net-deployment.yaml: once Available (the
-// kubelet's readiness probes reached both Pods), each Pod answers on its
-// Pod IP from the host, and the Service's endpoints are those Pods. Its
-// ClusterIP would need kube-proxy, which this node does not run.
-func testNetDeployment(t *testing.T, c *cluster, manifest string) {
+// testServerDeployment applies a manifest of a Deployment named app of two
+// server Pods (label app=APP) and a Service of the same name: once
+// Available (the kubelet's readiness probes reached both Pods), check
+// passes against each Pod IP from the host, and the Service's endpoints are
+// those Pods. Its ClusterIP would need kube-proxy, which this node does not
+// run.
+func testServerDeployment(t *testing.T, c *cluster, manifest, app string, check func(t *testing.T, ip string)) {
 	start := time.Now()
 	c.mustKubectl("apply", "-f", manifest)
-	c.mustKubectl("wait", "--for=condition=Available", "deployment/wasm-net", "--timeout=3m")
-	t.Logf("2 HTTP server replicas Ready in %v", time.Since(start).Round(time.Millisecond))
-	ips := strings.Fields(c.mustKubectl("get", "pods", "-l", "app=wasm-net", "-o", "jsonpath={.items[*].status.podIP}"))
+	c.mustKubectl("wait", "--for=condition=Available", "deployment/"+app, "--timeout=3m")
+	t.Logf("2 %s replicas Ready in %v", app, time.Since(start).Round(time.Millisecond))
+	ips := strings.Fields(c.mustKubectl("get", "pods", "-l", "app="+app, "-o", "jsonpath={.items[*].status.podIP}"))
 	if len(ips) != 2 {
-		t.Fatalf("wasm-net Pod IPs %q, want 2", ips)
+		t.Fatalf("%s Pod IPs %q, want 2", app, ips)
 	}
 	for _, ip := range ips {
-		checkNetServer(t, ip)
+		check(t, ip)
 	}
 	sort.Strings(ips)
 	var endpoints []string
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
-		endpoints = strings.Fields(c.mustKubectl("get", "endpointslices", "-l", "kubernetes.io/service-name=wasm-net",
+		endpoints = strings.Fields(c.mustKubectl("get", "endpointslices", "-l", "kubernetes.io/service-name="+app,
 			"-o", `jsonpath={.items[*].endpoints[?(@.conditions.ready==true)].addresses[*]}`))
 		sort.Strings(endpoints)
 		if slices.Equal(endpoints, ips) {
@@ -192,8 +210,57 @@ func testNetDeployment(t *testing.T, c *cluster, manifest string) {
 		}
 	}
 	if !slices.Equal(endpoints, ips) {
-		t.Errorf("service wasm-net has ready endpoints %q, want the Pod IPs %q", endpoints, ips)
+		t.Errorf("service %s has ready endpoints %q, want the Pod IPs %q", app, endpoints, ips)
 	}
 	c.mustKubectl("delete", "-f", manifest, "--wait=true", "--timeout=2m")
-	c.waitNoPods("app=wasm-net", 2*time.Minute)
+	c.waitNoPods("app="+app, 2*time.Minute)
+}
+
+// checkHTTPHandler: the JavaScript wasi:http handler of http-linux.tar
+// answers on the Pod IP: GET / with its greeting and header, GET /headers
+// with the request line and a header sent, and a 1 MiB echo byte for byte.
+func checkHTTPHandler(t *testing.T, ip string) {
+	t.Helper()
+	base := "http://" + net.JoinHostPort(ip, podNetPort)
+	client := &http.Client{Timeout: time.Minute}
+	resp, err := client.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("GET %s/: %v", base, err)
+	}
+	if resp.StatusCode != http.StatusOK || string(body) != httpHello {
+		t.Fatalf("GET %s/: %d %q, want 200 %q", base, resp.StatusCode, body, httpHello)
+	}
+	if got := resp.Header.Get("X-Wasi-Http-Example"); got != "http-js incoming-handler" {
+		t.Errorf("GET %s/: X-Wasi-Http-Example %q, want the incoming-handler form's", base, got)
+	}
+	req, err := http.NewRequest("GET", base+"/headers?from=kubernetes", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Check", "pod ip")
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("GET %s/headers: %v", base, err)
+	}
+	if resp.StatusCode != http.StatusOK || !hasLine(string(body), "GET /headers?from=kubernetes") || !hasLine(strings.ToLower(string(body)), "x-check: pod ip") {
+		t.Errorf("GET %s/headers: %d %q, want 200 with the request line and x-check", base, resp.StatusCode, body)
+	}
+	in := nettest.Pattern(1 << 20)
+	got, err := nettest.Echo(client, base, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, in) {
+		t.Fatalf("POST /echo of %d bytes at %s returned %d bytes that differ", len(in), base, len(got))
+	}
 }
