@@ -306,23 +306,11 @@ func TestP2TwoPatchVersionsOneDefinition(t *testing.T) {
 	h.close()
 }
 
-// lockedBuffer is a writer many instances share, as a container log is.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
 // TestP2ConcurrentInstances: one linker, instances on 8 goroutines, each
 // writing to a shared stdout and reading random bytes (run with -race).
 func TestP2ConcurrentInstances(t *testing.T) {
 	th := newP2TestHost(t)
-	out := &lockedBuffer{}
+	out := &syncBuffer{} // shared, as a container log is
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for g := 0; g < 8; g++ {
@@ -352,7 +340,7 @@ func TestP2ConcurrentInstances(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if n := out.buf.Len(); n != 200 {
+	if n := len(out.String()); n != 200 {
 		t.Errorf("stdout has %d bytes, want 200", n)
 	}
 }
