@@ -208,17 +208,25 @@ func getAs[T any](h *hostInstance, p cval, rt *resourceType) (T, error) {
 	return obj.(T), nil
 }
 
-// method defines the method fn of resource type rt: f gets the object
-// behind the handle in p[0], the other parameters, and returns the result.
-func method[T any](def defFunc, fn string, rt *resourceType, f func(h *hostInstance, obj T, p []cval) cval) {
-	def(fn, func(h *hostInstance, p, r []cval) error {
+// onResource is f as a hostFunc of a method: it gets f the object of
+// type T behind the handle in p[0], of resource type rt.
+func onResource[T any](rt *resourceType, f func(h *hostInstance, obj T, p, r []cval) error) hostFunc {
+	return func(h *hostInstance, p, r []cval) error {
 		obj, err := getAs[T](h, p[0], rt)
 		if err != nil {
 			return err
 		}
+		return f(h, obj, p, r)
+	}
+}
+
+// method defines the method fn of resource type rt: f gets the object
+// behind the handle in p[0], the other parameters, and returns the result.
+func method[T any](def defFunc, fn string, rt *resourceType, f func(h *hostInstance, obj T, p []cval) cval) {
+	def(fn, onResource(rt, func(h *hostInstance, obj T, p, r []cval) error {
 		r[0] = f(h, obj, p)
 		return nil
-	})
+	}))
 }
 
 func takeAs[T any](h *hostInstance, p cval, rt *resourceType) (T, error) {
