@@ -29,13 +29,19 @@ func watComponent(t testing.TB, src string) []byte {
 	return wasm
 }
 
-func newP2TestHost(t testing.TB) *p2TestHost {
+// compileP2Testdata compiles testdata/wasip2.wat.
+func compileP2Testdata(t testing.TB) (*componentCompiler, *componentArtifact) {
 	t.Helper()
 	src, err := os.ReadFile("testdata/wasip2.wat")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc, comp := compileComponent(t, watComponent(t, string(src)))
+	return compileComponent(t, watComponent(t, string(src)))
+}
+
+func newP2TestHost(t testing.TB) *p2TestHost {
+	t.Helper()
+	cc, comp := compileP2Testdata(t)
 	imports, err := componentImports(comp)
 	if err != nil {
 		t.Fatal(err)
@@ -75,11 +81,7 @@ func (th *p2TestHost) instantiate(t testing.TB, c *p2Context) *hostInstance {
 }
 
 func TestP2ComponentImports(t *testing.T) {
-	src, err := os.ReadFile("testdata/wasip2.wat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, comp := compileComponent(t, watComponent(t, string(src)))
+	_, comp := compileP2Testdata(t)
 	got, err := componentImports(comp)
 	if err != nil {
 		t.Fatal(err)
