@@ -44,6 +44,7 @@ type testServer struct {
 	stdout, stderr *syncBuffer
 }
 
+// syncBuffer is a writer several goroutines share.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

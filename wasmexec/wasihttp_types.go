@@ -208,6 +208,27 @@ func getAs[T any](h *hostInstance, p cval, rt *resourceType) (T, error) {
 	return obj.(T), nil
 }
 
+// onResource is f as a hostFunc of a method: it gets f the object of
+// type T behind the handle in p[0], of resource type rt.
+func onResource[T any](rt *resourceType, f func(h *hostInstance, obj T, p, r []cval) error) hostFunc {
+	return func(h *hostInstance, p, r []cval) error {
+		obj, err := getAs[T](h, p[0], rt)
+		if err != nil {
+			return err
+		}
+		return f(h, obj, p, r)
+	}
+}
+
+// method defines the method fn of resource type rt: f gets the object
+// behind the handle in p[0], the other parameters, and returns the result.
+func method[T any](def defFunc, fn string, rt *resourceType, f func(h *hostInstance, obj T, p []cval) cval) {
+	def(fn, onResource(rt, func(h *hostInstance, obj T, p, r []cval) error {
+		r[0] = f(h, obj, p)
+		return nil
+	}))
+}
+
 func takeAs[T any](h *hostInstance, p cval, rt *resourceType) (T, error) {
 	obj, err := h.take(p.Resource(), rt)
 	if err != nil {
@@ -218,7 +239,6 @@ func takeAs[T any](h *hostInstance, p cval, rt *resourceType) (T, error) {
 }
 
 func (t *httpTypes) defineFields(def defFunc) {
-	fields := func(h *hostInstance, p cval) (*httpFields, error) { return getAs[*httpFields](h, p, t.fields) }
 	def("[constructor]fields", func(h *hostInstance, p, r []cval) error {
 		r[0] = h.own(t.fields, &httpFields{})
 		return nil
@@ -242,80 +262,44 @@ func (t *httpTypes) defineFields(def defFunc) {
 		r[0] = valOk(h.own(t.fields, f))
 		return nil
 	})
-	def("[method]fields.get", func(h *hostInstance, p, r []cval) error {
-		f, err := fields(h, p[0])
-		if err != nil {
-			return err
-		}
+	method(def, "[method]fields.get", t.fields, func(_ *hostInstance, f *httpFields, p []cval) cval {
 		values := f.get(p[1].Str())
 		out := make([]cval, len(values))
 		for i, v := range values {
 			out[i] = valBytes(v)
 		}
-		r[0] = valList(out...)
-		return nil
+		return valList(out...)
 	})
-	def("[method]fields.has", func(h *hostInstance, p, r []cval) error {
-		f, err := fields(h, p[0])
-		if err != nil {
-			return err
-		}
-		r[0] = valBool(f.has(p[1].Str()))
-		return nil
+	method(def, "[method]fields.has", t.fields, func(_ *hostInstance, f *httpFields, p []cval) cval {
+		return valBool(f.has(p[1].Str()))
 	})
-	def("[method]fields.set", func(h *hostInstance, p, r []cval) error {
-		f, err := fields(h, p[0])
-		if err != nil {
-			return err
-		}
+	method(def, "[method]fields.set", t.fields, func(_ *hostInstance, f *httpFields, p []cval) cval {
 		list := p[2].Elems()
 		if len(list) > maxFieldEntries {
-			r[0] = headerResult(errHeaderSyntax)
-			return nil
+			return headerResult(errHeaderSyntax)
 		}
 		values := make([][]byte, len(list))
 		for i, v := range list {
 			values[i] = v.Bytes()
 		}
-		r[0] = headerResult(f.set(p[1].Str(), values))
-		return nil
+		return headerResult(f.set(p[1].Str(), values))
 	})
-	def("[method]fields.delete", func(h *hostInstance, p, r []cval) error {
-		f, err := fields(h, p[0])
-		if err != nil {
-			return err
-		}
-		r[0] = headerResult(f.delete(p[1].Str()))
-		return nil
+	method(def, "[method]fields.delete", t.fields, func(_ *hostInstance, f *httpFields, p []cval) cval {
+		return headerResult(f.delete(p[1].Str()))
 	})
-	def("[method]fields.append", func(h *hostInstance, p, r []cval) error {
-		f, err := fields(h, p[0])
-		if err != nil {
-			return err
-		}
-		r[0] = headerResult(f.append(p[1].Str(), p[2].Bytes()))
-		return nil
+	method(def, "[method]fields.append", t.fields, func(_ *hostInstance, f *httpFields, p []cval) cval {
+		return headerResult(f.append(p[1].Str(), p[2].Bytes()))
 	})
-	def("[method]fields.entries", func(h *hostInstance, p, r []cval) error {
-		f, err := fields(h, p[0])
-		if err != nil {
-			return err
-		}
+	method(def, "[method]fields.entries", t.fields, func(_ *hostInstance, f *httpFields, _ []cval) cval {
 		entries := f.list()
 		out := make([]cval, len(entries))
 		for i, e := range entries {
 			out[i] = valTuple(valString(e.name), valBytes(e.value))
 		}
-		r[0] = valList(out...)
-		return nil
+		return valList(out...)
 	})
-	def("[method]fields.clone", func(h *hostInstance, p, r []cval) error {
-		f, err := fields(h, p[0])
-		if err != nil {
-			return err
-		}
-		r[0] = h.own(t.fields, f.clone())
-		return nil
+	method(def, "[method]fields.clone", t.fields, func(h *hostInstance, f *httpFields, _ []cval) cval {
+		return h.own(t.fields, f.clone())
 	})
 }
 
@@ -328,113 +312,45 @@ func optString(s *string) cval {
 }
 
 func (t *httpTypes) defineIncoming(def defFunc) {
-	req := func(h *hostInstance, p cval) (*incomingRequest, error) {
-		return getAs[*incomingRequest](h, p, t.incomingRequest)
-	}
-	def("[method]incoming-request.method", func(h *hostInstance, p, r []cval) error {
-		q, err := req(h, p[0])
-		if err != nil {
-			return err
-		}
-		r[0] = valMethod(q.method)
-		return nil
+	method(def, "[method]incoming-request.method", t.incomingRequest, func(_ *hostInstance, q *incomingRequest, _ []cval) cval {
+		return valMethod(q.method)
 	})
-	def("[method]incoming-request.path-with-query", func(h *hostInstance, p, r []cval) error {
-		q, err := req(h, p[0])
-		if err != nil {
-			return err
-		}
-		r[0] = valSome(valString(q.pathWithQuery))
-		return nil
+	method(def, "[method]incoming-request.path-with-query", t.incomingRequest, func(_ *hostInstance, q *incomingRequest, _ []cval) cval {
+		return valSome(valString(q.pathWithQuery))
 	})
-	def("[method]incoming-request.scheme", func(h *hostInstance, p, r []cval) error {
-		q, err := req(h, p[0])
-		if err != nil {
-			return err
-		}
-		r[0] = valSome(valScheme(q.scheme))
-		return nil
+	method(def, "[method]incoming-request.scheme", t.incomingRequest, func(_ *hostInstance, q *incomingRequest, _ []cval) cval {
+		return valSome(valScheme(q.scheme))
 	})
-	def("[method]incoming-request.authority", func(h *hostInstance, p, r []cval) error {
-		q, err := req(h, p[0])
-		if err != nil {
-			return err
-		}
+	method(def, "[method]incoming-request.authority", t.incomingRequest, func(_ *hostInstance, q *incomingRequest, _ []cval) cval {
 		if q.authority == "" {
-			r[0] = valNone()
-		} else {
-			r[0] = valSome(valString(q.authority))
+			return valNone()
 		}
-		return nil
+		return valSome(valString(q.authority))
 	})
-	def("[method]incoming-request.headers", func(h *hostInstance, p, r []cval) error {
-		q, err := req(h, p[0])
-		if err != nil {
-			return err
-		}
-		r[0] = h.own(t.fields, q.headers)
-		return nil
+	method(def, "[method]incoming-request.headers", t.incomingRequest, func(h *hostInstance, q *incomingRequest, _ []cval) cval {
+		return h.own(t.fields, q.headers)
 	})
-	def("[method]incoming-request.consume", func(h *hostInstance, p, r []cval) error {
-		q, err := req(h, p[0])
-		if err != nil {
-			return err
-		}
-		if q.consumed {
-			r[0] = valErr()
-			return nil
-		}
-		q.consumed = true
-		r[0] = valOk(h.own(t.incomingBody, &incomingBody{src: q.body}))
-		return nil
+	method(def, "[method]incoming-request.consume", t.incomingRequest, func(h *hostInstance, q *incomingRequest, _ []cval) cval {
+		return t.consume(h, &q.consumed, q.body)
 	})
 
-	resp := func(h *hostInstance, p cval) (*incomingResponse, error) {
-		return getAs[*incomingResponse](h, p, t.incomingResponse)
-	}
-	def("[method]incoming-response.status", func(h *hostInstance, p, r []cval) error {
-		q, err := resp(h, p[0])
-		if err != nil {
-			return err
-		}
-		r[0] = valU16(uint16(q.status))
-		return nil
+	method(def, "[method]incoming-response.status", t.incomingResponse, func(_ *hostInstance, q *incomingResponse, _ []cval) cval {
+		return valU16(uint16(q.status))
 	})
-	def("[method]incoming-response.headers", func(h *hostInstance, p, r []cval) error {
-		q, err := resp(h, p[0])
-		if err != nil {
-			return err
-		}
-		r[0] = h.own(t.fields, q.headers)
-		return nil
+	method(def, "[method]incoming-response.headers", t.incomingResponse, func(h *hostInstance, q *incomingResponse, _ []cval) cval {
+		return h.own(t.fields, q.headers)
 	})
-	def("[method]incoming-response.consume", func(h *hostInstance, p, r []cval) error {
-		q, err := resp(h, p[0])
-		if err != nil {
-			return err
-		}
-		if q.consumed {
-			r[0] = valErr()
-			return nil
-		}
-		q.consumed = true
-		r[0] = valOk(h.own(t.incomingBody, &incomingBody{src: q.body}))
-		return nil
+	method(def, "[method]incoming-response.consume", t.incomingResponse, func(h *hostInstance, q *incomingResponse, _ []cval) cval {
+		return t.consume(h, &q.consumed, q.body)
 	})
 
-	def("[method]incoming-body.stream", func(h *hostInstance, p, r []cval) error {
-		b, err := getAs[*incomingBody](h, p[0], t.incomingBody)
-		if err != nil {
-			return err
-		}
+	method(def, "[method]incoming-body.stream", t.incomingBody, func(h *hostInstance, b *incomingBody, _ []cval) cval {
 		if b.streamTaken {
-			r[0] = valErr()
-			return nil
+			return valErr()
 		}
 		b.streamTaken, b.streamOpen = true, true
 		s := newReaderStream(b.src, func() error { b.streamOpen = false; return nil })
-		r[0] = valOk(h.newInputStream(t.w, s))
-		return nil
+		return valOk(h.newInputStream(t.w, s))
 	})
 	def("[static]incoming-body.finish", func(h *hostInstance, p, r []cval) error {
 		b, err := takeAs[*incomingBody](h, p[0], t.incomingBody)
@@ -448,47 +364,43 @@ func (t *httpTypes) defineIncoming(def defFunc) {
 		r[0] = h.own(t.futureTrailers, &futureTrailers{src: b.src})
 		return nil
 	})
-	def("[method]future-trailers.subscribe", func(h *hostInstance, p, r []cval) error {
-		f, err := getAs[*futureTrailers](h, p[0], t.futureTrailers)
-		if err != nil {
-			return err
-		}
-		r[0] = h.newPollable(t.w, f)
-		return nil
+	method(def, "[method]future-trailers.subscribe", t.futureTrailers, func(h *hostInstance, f *futureTrailers, _ []cval) cval {
+		return h.newPollable(t.w, f)
 	})
 	// get: option<result<result<option<trailers>, error-code>>>.
-	def("[method]future-trailers.get", func(h *hostInstance, p, r []cval) error {
-		f, err := getAs[*futureTrailers](h, p[0], t.futureTrailers)
-		if err != nil {
-			return err
-		}
+	method(def, "[method]future-trailers.get", t.futureTrailers, func(h *hostInstance, f *futureTrailers, _ []cval) cval {
 		select {
 		case <-f.src.done:
 		default:
-			r[0] = valNone()
-			return nil
+			return valNone()
 		}
 		if f.taken {
-			r[0] = valSome(valErr())
-			return nil
+			return valSome(valErr())
 		}
 		f.taken = true
 		trailer, err := f.src.result()
 		switch {
 		case err != nil:
-			r[0] = valSome(valOk(valErr(errorCodeOfBody(err).val())))
+			return valSome(valOk(valErr(errorCodeOfBody(err).val())))
 		case len(trailer) == 0:
-			r[0] = valSome(valOk(valOk(valNone())))
-		default:
-			fl, ferr := fieldsFromHeader(trailer)
-			if ferr != nil {
-				r[0] = valSome(valOk(valErr(errorCode("HTTP-protocol-error", "trailer name").val())))
-				return nil
-			}
-			r[0] = valSome(valOk(valOk(valSome(h.own(t.fields, fl)))))
+			return valSome(valOk(valOk(valNone())))
 		}
-		return nil
+		fl, err := fieldsFromHeader(trailer)
+		if err != nil {
+			return valSome(valOk(valErr(errorCode("HTTP-protocol-error", "trailer name").val())))
+		}
+		return valSome(valOk(valOk(valSome(h.own(t.fields, fl)))))
 	})
+}
+
+// consume is the body of an incoming request or response: the first
+// call takes it, a later one is an error.
+func (t *httpTypes) consume(h *hostInstance, consumed *bool, body *bodySource) cval {
+	if *consumed {
+		return valErr()
+	}
+	*consumed = true
+	return valOk(h.own(t.incomingBody, &incomingBody{src: body}))
 }
 
 // errorCodeOfBody is the error-code of a body that failed.
@@ -503,9 +415,6 @@ func errorCodeOfBody(err error) *httpErrorCode {
 }
 
 func (t *httpTypes) defineOutgoing(def defFunc) {
-	out := func(h *hostInstance, p cval) (*outgoingResponse, error) {
-		return getAs[*outgoingResponse](h, p, t.outgoingResponse)
-	}
 	def("[constructor]outgoing-response", func(h *hostInstance, p, r []cval) error {
 		f, err := takeAs[*httpFields](h, p[0], t.fields)
 		if err != nil {
@@ -515,64 +424,36 @@ func (t *httpTypes) defineOutgoing(def defFunc) {
 		r[0] = h.own(t.outgoingResponse, &outgoingResponse{status: http.StatusOK, headers: f})
 		return nil
 	})
-	def("[method]outgoing-response.status-code", func(h *hostInstance, p, r []cval) error {
-		o, err := out(h, p[0])
-		if err != nil {
-			return err
-		}
-		r[0] = valU16(uint16(o.status))
-		return nil
+	method(def, "[method]outgoing-response.status-code", t.outgoingResponse, func(_ *hostInstance, o *outgoingResponse, _ []cval) cval {
+		return valU16(uint16(o.status))
 	})
-	def("[method]outgoing-response.set-status-code", func(h *hostInstance, p, r []cval) error {
-		o, err := out(h, p[0])
-		if err != nil {
-			return err
-		}
+	method(def, "[method]outgoing-response.set-status-code", t.outgoingResponse, func(_ *hostInstance, o *outgoingResponse, p []cval) cval {
 		// A final status: net/http sends 1xx as informational, and
 		// refuses codes outside 100..999.
 		code := int(p[1].U16())
 		if code < 200 || code > 999 {
-			r[0] = valErr()
-			return nil
+			return valErr()
 		}
 		o.status = code
-		r[0] = valOk()
-		return nil
+		return valOk()
 	})
-	def("[method]outgoing-response.headers", func(h *hostInstance, p, r []cval) error {
-		o, err := out(h, p[0])
-		if err != nil {
-			return err
-		}
-		r[0] = h.own(t.fields, o.headers)
-		return nil
+	method(def, "[method]outgoing-response.headers", t.outgoingResponse, func(h *hostInstance, o *outgoingResponse, _ []cval) cval {
+		return h.own(t.fields, o.headers)
 	})
-	def("[method]outgoing-response.body", func(h *hostInstance, p, r []cval) error {
-		o, err := out(h, p[0])
-		if err != nil {
-			return err
-		}
+	method(def, "[method]outgoing-response.body", t.outgoingResponse, func(h *hostInstance, o *outgoingResponse, _ []cval) cval {
 		if o.bodyTaken {
-			r[0] = valErr()
-			return nil
+			return valErr()
 		}
 		o.bodyTaken = true
 		o.body = &outgoingBody{sink: &responseSink{}}
-		r[0] = valOk(h.own(t.outgoingBody, o.body))
-		return nil
+		return valOk(h.own(t.outgoingBody, o.body))
 	})
-	def("[method]outgoing-body.write", func(h *hostInstance, p, r []cval) error {
-		b, err := getAs[*outgoingBody](h, p[0], t.outgoingBody)
-		if err != nil {
-			return err
-		}
+	method(def, "[method]outgoing-body.write", t.outgoingBody, func(h *hostInstance, b *outgoingBody, _ []cval) cval {
 		if b.streamTaken {
-			r[0] = valErr()
-			return nil
+			return valErr()
 		}
 		b.streamTaken, b.streamOpen = true, true
-		r[0] = valOk(h.newOutputStream(t.w, &bodyStream{body: b}))
-		return nil
+		return valOk(h.newOutputStream(t.w, &bodyStream{body: b}))
 	})
 	def("[static]outgoing-body.finish", func(h *hostInstance, p, r []cval) error {
 		b, err := takeAs[*outgoingBody](h, p[0], t.outgoingBody)
@@ -611,9 +492,6 @@ func (t *httpTypes) defineOutgoing(def defFunc) {
 		return o.st.setResponse(resp)
 	})
 
-	req := func(h *hostInstance, p cval) (*outgoingRequest, error) {
-		return getAs[*outgoingRequest](h, p, t.outgoingRequest)
-	}
 	def("[constructor]outgoing-request", func(h *hostInstance, p, r []cval) error {
 		f, err := takeAs[*httpFields](h, p[0], t.fields)
 		if err != nil {
@@ -623,14 +501,9 @@ func (t *httpTypes) defineOutgoing(def defFunc) {
 		r[0] = h.own(t.outgoingRequest, &outgoingRequest{method: http.MethodGet, headers: f})
 		return nil
 	})
-	def("[method]outgoing-request.body", func(h *hostInstance, p, r []cval) error {
-		q, err := req(h, p[0])
-		if err != nil {
-			return err
-		}
+	method(def, "[method]outgoing-request.body", t.outgoingRequest, func(h *hostInstance, q *outgoingRequest, _ []cval) cval {
 		if q.bodyTaken {
-			r[0] = valErr()
-			return nil
+			return valErr()
 		}
 		q.bodyTaken = true
 		q.body = &outgoingBody{pipe: newBodyPipe(), reqTrailer: http.Header{}}
@@ -641,122 +514,71 @@ func (t *httpTypes) defineOutgoing(def defFunc) {
 			// closes the pipe and wakes it.
 			context.AfterFunc(st.ctx, func() { q.body.pipe.closeRead(context.Cause(st.ctx)) })
 		}
-		r[0] = valOk(h.own(t.outgoingBody, q.body))
-		return nil
+		return valOk(h.own(t.outgoingBody, q.body))
 	})
-	def("[method]outgoing-request.method", func(h *hostInstance, p, r []cval) error {
-		q, err := req(h, p[0])
-		if err != nil {
-			return err
-		}
-		r[0] = valMethod(q.method)
-		return nil
+	method(def, "[method]outgoing-request.method", t.outgoingRequest, func(_ *hostInstance, q *outgoingRequest, _ []cval) cval {
+		return valMethod(q.method)
 	})
-	def("[method]outgoing-request.set-method", func(h *hostInstance, p, r []cval) error {
-		q, err := req(h, p[0])
-		if err != nil {
-			return err
-		}
+	method(def, "[method]outgoing-request.set-method", t.outgoingRequest, func(_ *hostInstance, q *outgoingRequest, p []cval) cval {
 		m, err := methodOf(p[1])
 		if err != nil {
-			r[0] = valErr()
-			return nil
+			return valErr()
 		}
 		q.method = m
-		r[0] = valOk()
-		return nil
+		return valOk()
 	})
-	def("[method]outgoing-request.path-with-query", func(h *hostInstance, p, r []cval) error {
-		q, err := req(h, p[0])
-		if err != nil {
-			return err
-		}
-		r[0] = optString(q.pathWithQuery)
-		return nil
+	method(def, "[method]outgoing-request.path-with-query", t.outgoingRequest, func(_ *hostInstance, q *outgoingRequest, _ []cval) cval {
+		return optString(q.pathWithQuery)
 	})
-	def("[method]outgoing-request.set-path-with-query", func(h *hostInstance, p, r []cval) error {
-		return setOptString(h, req, p, r, validPathWithQuery, func(q *outgoingRequest, s *string) { q.pathWithQuery = s })
+	method(def, "[method]outgoing-request.set-path-with-query", t.outgoingRequest, func(_ *hostInstance, q *outgoingRequest, p []cval) cval {
+		return setOptString(p[1], validPathWithQuery, &q.pathWithQuery)
 	})
-	def("[method]outgoing-request.scheme", func(h *hostInstance, p, r []cval) error {
-		q, err := req(h, p[0])
-		if err != nil {
-			return err
-		}
+	method(def, "[method]outgoing-request.scheme", t.outgoingRequest, func(_ *hostInstance, q *outgoingRequest, _ []cval) cval {
 		if q.scheme == nil {
-			r[0] = valNone()
-		} else {
-			r[0] = valSome(valScheme(*q.scheme))
+			return valNone()
 		}
-		return nil
+		return valSome(valScheme(*q.scheme))
 	})
-	def("[method]outgoing-request.set-scheme", func(h *hostInstance, p, r []cval) error {
-		q, err := req(h, p[0])
-		if err != nil {
-			return err
-		}
+	method(def, "[method]outgoing-request.set-scheme", t.outgoingRequest, func(_ *hostInstance, q *outgoingRequest, p []cval) cval {
 		v, some := p[1].Payload()
 		if !some {
 			q.scheme = nil
-			r[0] = valOk()
-			return nil
+			return valOk()
 		}
 		s, err := schemeOf(v)
 		if err != nil {
-			r[0] = valErr()
-			return nil
+			return valErr()
 		}
 		q.scheme = &s
-		r[0] = valOk()
-		return nil
+		return valOk()
 	})
-	def("[method]outgoing-request.authority", func(h *hostInstance, p, r []cval) error {
-		q, err := req(h, p[0])
-		if err != nil {
-			return err
-		}
-		r[0] = optString(q.authority)
-		return nil
+	method(def, "[method]outgoing-request.authority", t.outgoingRequest, func(_ *hostInstance, q *outgoingRequest, _ []cval) cval {
+		return optString(q.authority)
 	})
-	def("[method]outgoing-request.set-authority", func(h *hostInstance, p, r []cval) error {
-		return setOptString(h, req, p, r, validAuthority, func(q *outgoingRequest, s *string) { q.authority = s })
+	method(def, "[method]outgoing-request.set-authority", t.outgoingRequest, func(_ *hostInstance, q *outgoingRequest, p []cval) cval {
+		return setOptString(p[1], validAuthority, &q.authority)
 	})
-	def("[method]outgoing-request.headers", func(h *hostInstance, p, r []cval) error {
-		q, err := req(h, p[0])
-		if err != nil {
-			return err
-		}
-		r[0] = h.own(t.fields, q.headers)
-		return nil
+	method(def, "[method]outgoing-request.headers", t.outgoingRequest, func(h *hostInstance, q *outgoingRequest, _ []cval) cval {
+		return h.own(t.fields, q.headers)
 	})
 }
 
-// setOptString is a setter of an option<string> that valid checks.
-func setOptString(h *hostInstance, req func(*hostInstance, cval) (*outgoingRequest, error), p, r []cval,
-	valid func(string) bool, set func(*outgoingRequest, *string)) error {
-	q, err := req(h, p[0])
-	if err != nil {
-		return err
-	}
-	v, some := p[1].Payload()
+// setOptString sets *field to the option<string> v if valid takes it.
+func setOptString(v cval, valid func(string) bool, field **string) cval {
+	s, some := v.Payload()
 	if !some {
-		set(q, nil)
-		r[0] = valOk()
-		return nil
+		*field = nil
+		return valOk()
 	}
-	s := v.Str()
-	if !valid(s) {
-		r[0] = valErr()
-		return nil
+	str := s.Str()
+	if !valid(str) {
+		return valErr()
 	}
-	set(q, &s)
-	r[0] = valOk()
-	return nil
+	*field = &str
+	return valOk()
 }
 
 func (t *httpTypes) defineOptions(def defFunc) {
-	opts := func(h *hostInstance, p cval) (*requestOptions, error) {
-		return getAs[*requestOptions](h, p, t.requestOptions)
-	}
 	def("[constructor]request-options", func(h *hostInstance, p, r []cval) error {
 		r[0] = h.own(t.requestOptions, &requestOptions{})
 		return nil
@@ -769,38 +591,25 @@ func (t *httpTypes) defineOptions(def defFunc) {
 		{"first-byte-timeout", func(o *requestOptions) **time.Duration { return &o.firstByte }},
 		{"between-bytes-timeout", func(o *requestOptions) **time.Duration { return &o.betweenBytes }},
 	} {
-		def("[method]request-options."+o.name, func(h *hostInstance, p, r []cval) error {
-			ro, err := opts(h, p[0])
-			if err != nil {
-				return err
-			}
+		method(def, "[method]request-options."+o.name, t.requestOptions, func(_ *hostInstance, ro *requestOptions, _ []cval) cval {
 			if d := *o.field(ro); d != nil {
-				r[0] = valSome(valU64(uint64(*d)))
-			} else {
-				r[0] = valNone()
+				return valSome(valU64(uint64(*d)))
 			}
-			return nil
+			return valNone()
 		})
-		def("[method]request-options.set-"+o.name, func(h *hostInstance, p, r []cval) error {
-			ro, err := opts(h, p[0])
-			if err != nil {
-				return err
-			}
+		method(def, "[method]request-options.set-"+o.name, t.requestOptions, func(_ *hostInstance, ro *requestOptions, p []cval) cval {
 			v, some := p[1].Payload()
 			if !some {
 				*o.field(ro) = nil
-				r[0] = valOk()
-				return nil
+				return valOk()
 			}
 			ns := v.U64()
 			if ns > uint64(maxRequestTimeout) {
-				r[0] = valErr()
-				return nil
+				return valErr()
 			}
 			d := time.Duration(ns)
 			*o.field(ro) = &d
-			r[0] = valOk()
-			return nil
+			return valOk()
 		})
 	}
 }
@@ -810,37 +619,24 @@ func (t *httpTypes) defineOptions(def defFunc) {
 const maxRequestTimeout = 24 * time.Hour
 
 func (t *httpTypes) defineFutures(def defFunc) {
-	def("[method]future-incoming-response.subscribe", func(h *hostInstance, p, r []cval) error {
-		f, err := getAs[*futureResponse](h, p[0], t.futureIncomingResponse)
-		if err != nil {
-			return err
-		}
-		r[0] = h.newPollable(t.w, f)
-		return nil
+	method(def, "[method]future-incoming-response.subscribe", t.futureIncomingResponse, func(h *hostInstance, f *futureResponse, _ []cval) cval {
+		return h.newPollable(t.w, f)
 	})
 	// get: option<result<result<incoming-response, error-code>>>.
-	def("[method]future-incoming-response.get", func(h *hostInstance, p, r []cval) error {
-		f, err := getAs[*futureResponse](h, p[0], t.futureIncomingResponse)
-		if err != nil {
-			return err
-		}
+	method(def, "[method]future-incoming-response.get", t.futureIncomingResponse, func(h *hostInstance, f *futureResponse, _ []cval) cval {
 		select {
 		case <-f.done:
 		default:
-			r[0] = valNone()
-			return nil
+			return valNone()
 		}
 		if f.taken {
-			r[0] = valSome(valErr())
-			return nil
+			return valSome(valErr())
 		}
 		f.taken = true
 		if f.err != nil {
-			r[0] = valSome(valOk(valErr(f.err.val())))
-			return nil
+			return valSome(valOk(valErr(f.err.val())))
 		}
-		r[0] = valSome(valOk(valOk(h.own(t.incomingResponse, f.resp))))
-		return nil
+		return valSome(valOk(valOk(h.own(t.incomingResponse, f.resp))))
 	})
 }
 

@@ -29,13 +29,19 @@ func watComponent(t testing.TB, src string) []byte {
 	return wasm
 }
 
-func newP2TestHost(t testing.TB) *p2TestHost {
+// compileP2Testdata compiles testdata/wasip2.wat.
+func compileP2Testdata(t testing.TB) (*componentCompiler, *componentArtifact) {
 	t.Helper()
 	src, err := os.ReadFile("testdata/wasip2.wat")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc, comp := compileComponent(t, watComponent(t, string(src)))
+	return compileComponent(t, watComponent(t, string(src)))
+}
+
+func newP2TestHost(t testing.TB) *p2TestHost {
+	t.Helper()
+	cc, comp := compileP2Testdata(t)
 	imports, err := componentImports(comp)
 	if err != nil {
 		t.Fatal(err)
@@ -75,11 +81,7 @@ func (th *p2TestHost) instantiate(t testing.TB, c *p2Context) *hostInstance {
 }
 
 func TestP2ComponentImports(t *testing.T) {
-	src, err := os.ReadFile("testdata/wasip2.wat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, comp := compileComponent(t, watComponent(t, string(src)))
+	_, comp := compileP2Testdata(t)
 	got, err := componentImports(comp)
 	if err != nil {
 		t.Fatal(err)
@@ -306,23 +308,11 @@ func TestP2TwoPatchVersionsOneDefinition(t *testing.T) {
 	h.close()
 }
 
-// lockedBuffer is a writer many instances share, as a container log is.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
 // TestP2ConcurrentInstances: one linker, instances on 8 goroutines, each
 // writing to a shared stdout and reading random bytes (run with -race).
 func TestP2ConcurrentInstances(t *testing.T) {
 	th := newP2TestHost(t)
-	out := &lockedBuffer{}
+	out := &syncBuffer{} // shared, as a container log is
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for g := 0; g < 8; g++ {
@@ -352,7 +342,7 @@ func TestP2ConcurrentInstances(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if n := out.buf.Len(); n != 200 {
+	if n := len(out.String()); n != 200 {
 		t.Errorf("stdout has %d bytes, want 200", n)
 	}
 }

@@ -197,40 +197,24 @@ func defineP2Streams(w *p2World, name string) {
 		name string
 		fn   hostFunc
 	}{
-		{"[method]input-stream.read", st.read},
-		{"[method]input-stream.blocking-read", st.blockingRead},
-		{"[method]input-stream.skip", st.skip},
-		{"[method]input-stream.blocking-skip", st.blockingSkip},
-		{"[method]input-stream.subscribe", st.subscribeInput},
-		{"[method]output-stream.check-write", st.checkWrite},
-		{"[method]output-stream.write", st.write},
-		{"[method]output-stream.blocking-write-and-flush", st.blockingWriteAndFlush},
-		{"[method]output-stream.flush", st.flush},
-		{"[method]output-stream.blocking-flush", st.blockingFlush},
-		{"[method]output-stream.subscribe", st.subscribeOutput},
-		{"[method]output-stream.write-zeroes", st.writeZeroes},
-		{"[method]output-stream.blocking-write-zeroes-and-flush", st.blockingWriteZeroesAndFlush},
-		{"[method]output-stream.splice", st.splice},
-		{"[method]output-stream.blocking-splice", st.blockingSplice},
+		{"[method]input-stream.read", onResource(st.input, st.read)},
+		{"[method]input-stream.blocking-read", onResource(st.input, st.blockingRead)},
+		{"[method]input-stream.skip", onResource(st.input, st.skip)},
+		{"[method]input-stream.blocking-skip", onResource(st.input, st.blockingSkip)},
+		{"[method]input-stream.subscribe", onResource(st.input, st.subscribeInput)},
+		{"[method]output-stream.check-write", onResource(st.output, st.checkWrite)},
+		{"[method]output-stream.write", onResource(st.output, st.write)},
+		{"[method]output-stream.blocking-write-and-flush", onResource(st.output, st.blockingWriteAndFlush)},
+		{"[method]output-stream.flush", onResource(st.output, st.flush)},
+		{"[method]output-stream.blocking-flush", onResource(st.output, st.blockingFlush)},
+		{"[method]output-stream.subscribe", onResource(st.output, st.subscribeOutput)},
+		{"[method]output-stream.write-zeroes", onResource(st.output, st.writeZeroes)},
+		{"[method]output-stream.blocking-write-zeroes-and-flush", onResource(st.output, st.blockingWriteZeroesAndFlush)},
+		{"[method]output-stream.splice", onResource(st.output, st.splice)},
+		{"[method]output-stream.blocking-splice", onResource(st.output, st.blockingSplice)},
 	} {
 		w.l.defineFunc(name, f.name, f.fn)
 	}
-}
-
-func (st *p2Streams) in(h *hostInstance, v cval) (inputStream, error) {
-	obj, err := h.get(v.Resource(), st.input)
-	if err != nil {
-		return nil, err
-	}
-	return obj.(inputStream), nil
-}
-
-func (st *p2Streams) out(h *hostInstance, v cval) (outputStream, error) {
-	obj, err := h.get(v.Resource(), st.output)
-	if err != nil {
-		return nil, err
-	}
-	return obj.(outputStream), nil
 }
 
 // chunk cuts a length the guest asked for to what one call moves.
@@ -260,69 +244,41 @@ func (st *p2Streams) unitResult(h *hostInstance, err error) cval {
 	return valOk()
 }
 
-func (st *p2Streams) read(h *hostInstance, p, r []cval) error {
-	s, err := st.in(h, p[0])
-	if err != nil {
-		return err
-	}
+func (st *p2Streams) read(h *hostInstance, s inputStream, p, r []cval) error {
 	b, err := s.read(chunk(p[1].U64()))
 	r[0] = st.readResult(h, b, err)
 	return nil
 }
 
-func (st *p2Streams) blockingRead(h *hostInstance, p, r []cval) error {
-	s, err := st.in(h, p[0])
-	if err != nil {
-		return err
-	}
+func (st *p2Streams) blockingRead(h *hostInstance, s inputStream, p, r []cval) error {
 	b, err := s.blockingRead(chunk(p[1].U64()))
 	r[0] = st.readResult(h, b, err)
 	return nil
 }
 
-func (st *p2Streams) skip(h *hostInstance, p, r []cval) error {
-	s, err := st.in(h, p[0])
-	if err != nil {
-		return err
-	}
+func (st *p2Streams) skip(h *hostInstance, s inputStream, p, r []cval) error {
 	b, err := s.read(chunk(p[1].U64()))
 	r[0] = st.countResult(h, len(b), err)
 	return nil
 }
 
-func (st *p2Streams) blockingSkip(h *hostInstance, p, r []cval) error {
-	s, err := st.in(h, p[0])
-	if err != nil {
-		return err
-	}
+func (st *p2Streams) blockingSkip(h *hostInstance, s inputStream, p, r []cval) error {
 	b, err := s.blockingRead(chunk(p[1].U64()))
 	r[0] = st.countResult(h, len(b), err)
 	return nil
 }
 
-func (st *p2Streams) subscribeInput(h *hostInstance, p, r []cval) error {
-	s, err := st.in(h, p[0])
-	if err != nil {
-		return err
-	}
+func (st *p2Streams) subscribeInput(h *hostInstance, s inputStream, p, r []cval) error {
 	r[0] = h.newPollable(st.w, s)
 	return nil
 }
 
-func (st *p2Streams) subscribeOutput(h *hostInstance, p, r []cval) error {
-	s, err := st.out(h, p[0])
-	if err != nil {
-		return err
-	}
+func (st *p2Streams) subscribeOutput(h *hostInstance, s outputStream, p, r []cval) error {
 	r[0] = h.newPollable(st.w, s)
 	return nil
 }
 
-func (st *p2Streams) checkWrite(h *hostInstance, p, r []cval) error {
-	s, err := st.out(h, p[0])
-	if err != nil {
-		return err
-	}
+func (st *p2Streams) checkWrite(h *hostInstance, s outputStream, p, r []cval) error {
 	n, err := s.checkWrite()
 	if err != nil {
 		r[0] = valErr(h.streamError(st.w, err))
@@ -346,11 +302,7 @@ func permitted(s outputStream, n uint64) (streamErr, trap error) {
 	return nil, nil
 }
 
-func (st *p2Streams) write(h *hostInstance, p, r []cval) error {
-	s, err := st.out(h, p[0])
-	if err != nil {
-		return err
-	}
+func (st *p2Streams) write(h *hostInstance, s outputStream, p, r []cval) error {
 	b := p[1].Bytes()
 	serr, trap := permitted(s, uint64(len(b)))
 	if trap != nil {
@@ -363,11 +315,7 @@ func (st *p2Streams) write(h *hostInstance, p, r []cval) error {
 	return nil
 }
 
-func (st *p2Streams) writeZeroes(h *hostInstance, p, r []cval) error {
-	s, err := st.out(h, p[0])
-	if err != nil {
-		return err
-	}
+func (st *p2Streams) writeZeroes(h *hostInstance, s outputStream, p, r []cval) error {
 	n := p[1].U64()
 	serr, trap := permitted(s, n)
 	if trap != nil {
@@ -414,11 +362,7 @@ func blockingLimit(fn string, n uint64) error {
 	return nil
 }
 
-func (st *p2Streams) blockingWriteAndFlush(h *hostInstance, p, r []cval) error {
-	s, err := st.out(h, p[0])
-	if err != nil {
-		return err
-	}
+func (st *p2Streams) blockingWriteAndFlush(h *hostInstance, s outputStream, p, r []cval) error {
 	b := p[1].Bytes()
 	if err := blockingLimit("blocking-write-and-flush", uint64(len(b))); err != nil {
 		return err
@@ -427,11 +371,7 @@ func (st *p2Streams) blockingWriteAndFlush(h *hostInstance, p, r []cval) error {
 	return nil
 }
 
-func (st *p2Streams) blockingWriteZeroesAndFlush(h *hostInstance, p, r []cval) error {
-	s, err := st.out(h, p[0])
-	if err != nil {
-		return err
-	}
+func (st *p2Streams) blockingWriteZeroesAndFlush(h *hostInstance, s outputStream, p, r []cval) error {
 	n := p[1].U64()
 	if err := blockingLimit("blocking-write-zeroes-and-flush", n); err != nil {
 		return err
@@ -440,41 +380,29 @@ func (st *p2Streams) blockingWriteZeroesAndFlush(h *hostInstance, p, r []cval) e
 	return nil
 }
 
-func (st *p2Streams) flush(h *hostInstance, p, r []cval) error {
-	s, err := st.out(h, p[0])
-	if err != nil {
-		return err
-	}
+func (st *p2Streams) flush(h *hostInstance, s outputStream, p, r []cval) error {
 	r[0] = st.unitResult(h, s.flush())
 	return nil
 }
 
-func (st *p2Streams) blockingFlush(h *hostInstance, p, r []cval) error {
-	s, err := st.out(h, p[0])
-	if err != nil {
-		return err
-	}
+func (st *p2Streams) blockingFlush(h *hostInstance, s outputStream, p, r []cval) error {
 	r[0] = st.unitResult(h, s.blockingFlush())
 	return nil
 }
 
-func (st *p2Streams) splice(h *hostInstance, p, r []cval) error {
-	return st.doSplice(h, p, r, false)
+func (st *p2Streams) splice(h *hostInstance, dst outputStream, p, r []cval) error {
+	return st.doSplice(h, dst, p, r, false)
 }
 
-func (st *p2Streams) blockingSplice(h *hostInstance, p, r []cval) error {
-	return st.doSplice(h, p, r, true)
+func (st *p2Streams) blockingSplice(h *hostInstance, dst outputStream, p, r []cval) error {
+	return st.doSplice(h, dst, p, r, true)
 }
 
 // doSplice moves up to len bytes (at most a chunk, at most what the
 // destination permits) from src to the stream; blocking waits for the
 // destination to permit a write and for src to have a byte or end.
-func (st *p2Streams) doSplice(h *hostInstance, p, r []cval, blocking bool) error {
-	dst, err := st.out(h, p[0])
-	if err != nil {
-		return err
-	}
-	src, err := st.in(h, p[1])
+func (st *p2Streams) doSplice(h *hostInstance, dst outputStream, p, r []cval, blocking bool) error {
+	src, err := getAs[inputStream](h, p[1], st.input)
 	if err != nil {
 		return err
 	}

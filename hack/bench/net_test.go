@@ -83,34 +83,49 @@ func TestNetGoalsAndTable(t *testing.T) {
 			Samples: []SoakSample{{AtS: 0, RSSBytes: 1 << 20, Fds: 5}, {AtS: 15, RSSBytes: 30 << 20, Fds: 1005}, {AtS: 60, RSSBytes: 31 << 20, Fds: 1005}}}},
 	}
 	r.Soaks[0].Verdict = judgeSoak(r.Soaks[0].Samples, r.Soaks[0].WarmupS)
-	got := map[string]bool{}
-	for _, g := range r.goals() {
-		got[g.Goal] = g.Met
-	}
-	want := map[string]bool{
+	checkGoals(t, r, map[string]bool{
 		"HTTP req/s, wasm >= 0.5 x native":                      false, // 0.375x
 		"WASI-call-heavy program, our host <= 1.3 x wasmtime's": true,  // 1.2x
 		"soak of go wasm: no failed requests":                   true,
 		"soak of go wasm: memory flat within 10% after warm-up": true,
 		"soak of go wasm: no fd growth":                         true,
+	})
+	table := checkTable(t, r, "5. HTTP", "0.38x", "6. WASI-call-heavy", "1.20x", "8. soak: go wasm", "1000 keep-alive connections", "[NOT MET] HTTP req/s")
+	if strings.Contains(table, "1. hello") {
+		t.Error("the table shows the latency section of a run that did not measure it")
+	}
+}
+
+// checkGoals checks that r's goals include want, each met or not as want
+// says, and returns them by name.
+func checkGoals(t *testing.T, r *Results, want map[string]bool) map[string]bool {
+	t.Helper()
+	got := map[string]bool{}
+	for _, g := range r.goals() {
+		got[g.Goal] = g.Met
 	}
 	for g, met := range want {
 		if m, ok := got[g]; !ok || m != met {
 			t.Errorf("goal %q: met=%v present=%v, want met=%v", g, m, ok, met)
 		}
 	}
+	return got
+}
+
+// checkTable judges r's goals, writes its table and checks that the table
+// holds each of want.
+func checkTable(t *testing.T, r *Results, want ...string) string {
+	t.Helper()
 	r.Goals = r.goals()
 	var b strings.Builder
 	if err := writeTable(&b, r); err != nil {
 		t.Fatal(err)
 	}
 	table := b.String()
-	for _, s := range []string{"5. HTTP", "0.38x", "6. WASI-call-heavy", "1.20x", "8. soak: go wasm", "1000 keep-alive connections", "[NOT MET] HTTP req/s"} {
+	for _, s := range want {
 		if !strings.Contains(table, s) {
 			t.Errorf("table lacks %q:\n%s", s, table)
 		}
 	}
-	if strings.Contains(table, "1. hello") {
-		t.Error("the table shows the latency section of a run that did not measure it")
-	}
+	return table
 }

@@ -1,9 +1,6 @@
 package main
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 func TestParseBenchOutput(t *testing.T) {
 	out := `goos: linux
@@ -52,32 +49,13 @@ func TestWasiHTTPGoalsAndTable(t *testing.T) {
 		},
 		Instantiate: []InstantiateResult{{Component: "http-c", N: 500, UsPerOp: 40}},
 	}
-	got := map[string]bool{}
-	for _, g := range r.goals() {
-		got[g.Goal] = g.Met
-	}
 	want := map[string]bool{
 		"wasi:http wasm-js req/s per core > runwasi's 20000 / 4 cores": false, // 2,000 per core
 		"wasi:http wasm-c req/s per core > runwasi's 20000 / 4 cores":  true,  // 6,000 per core
 		"wasi:http wasm-x req/s per core > runwasi's 20000 / 4 cores":  false, // a failed request
 	}
-	if len(got) != len(want) {
+	if got := checkGoals(t, r, want); len(got) != len(want) {
 		t.Errorf("goals %v, want %v", got, want)
 	}
-	for g, met := range want {
-		if m, ok := got[g]; !ok || m != met {
-			t.Errorf("goal %q: met=%v present=%v, want met=%v", g, m, ok, met)
-		}
-	}
-	r.Goals = r.goals()
-	var b strings.Builder
-	if err := writeTable(&b, r); err != nil {
-		t.Fatal(err)
-	}
-	table := b.String()
-	for _, s := range []string{"7. wasi:http", "0.60x", "6000", "first error (wasm-x): status 500", "per-request instantiation alone", "25000", "[met] wasi:http wasm-c"} {
-		if !strings.Contains(table, s) {
-			t.Errorf("table lacks %q:\n%s", s, table)
-		}
-	}
+	checkTable(t, r, "7. wasi:http", "0.60x", "6000", "first error (wasm-x): status 500", "per-request instantiation alone", "25000", "[met] wasi:http wasm-c")
 }

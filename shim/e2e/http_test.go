@@ -321,10 +321,7 @@ func badImportsImage(t *testing.T) string {
 	}
 	ref := "localhost/wasm/e2e-http-bad-imports-" + suite.daemon.token + ":v1"
 	archive := filepath.Join(dir, "bad-imports.tar")
-	wasmImage(t, "-o", archive, "-ref", ref, src+":/bad-imports.wat")
-	if _, errOut, exit := runCtr(t, "images", "import", "--platform", wasmPlatform, archive); exit != 0 {
-		t.Fatalf("ctr images import %s: %s", archive, errOut)
-	}
+	importWasmImage(t, archive, ref, src+":/bad-imports.wat")
 	return ref
 }
 

@@ -407,10 +407,7 @@ func TestImageRemoved(t *testing.T) {
 	d := needDaemon(t)
 	ref := "localhost/wasm/e2e-removed-" + d.token + ":v1"
 	tar := filepath.Join(t.TempDir(), "removed.tar")
-	wasmImage(t, "-o", tar, "-ref", ref, example("notwasm.txt"))
-	if _, errOut, exit := runCtr(t, "images", "import", "--platform", wasmPlatform, tar); exit != 0 {
-		t.Fatalf("ctr images import: %s", errOut)
-	}
+	importWasmImage(t, tar, ref, example("notwasm.txt"))
 	c, ctx := newClient(t)
 	ctr := newImageContainerSpec(t, c, ctx, ref, containerID(t), true,
 		oci.WithProcessArgs("/mnt/hello.wasm", "z"),

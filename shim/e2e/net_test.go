@@ -770,10 +770,7 @@ func buildWASITestImages(t *testing.T, dir string) []wasiTest {
 			}
 		}
 		archive := filepath.Join(out, lang+".tar")
-		wasmImage(t, append([]string{"-o", archive, "-ref", ref}, files...)...)
-		if _, errOut, exit := runCtr(t, "images", "import", "--platform", wasmPlatform, archive); exit != 0 {
-			t.Fatalf("ctr images import %s: %s", archive, errOut)
-		}
+		importWasmImage(t, archive, ref, files...)
 	}
 	return tests
 }

@@ -178,6 +178,16 @@ func buildGoTool(t *testing.T, pkg string) string {
 }
 
 // wasmImage runs the image builder (hack/wasm-image) with args.
+// importWasmImage builds archive with wasm-image, named ref and made of
+// args, and imports it into the suite's containerd.
+func importWasmImage(t *testing.T, archive, ref string, args ...string) {
+	t.Helper()
+	wasmImage(t, append([]string{"-o", archive, "-ref", ref}, args...)...)
+	if _, errOut, exit := runCtr(t, "images", "import", "--platform", wasmPlatform, archive); exit != 0 {
+		t.Fatalf("ctr images import %s: %s", archive, errOut)
+	}
+}
+
 func wasmImage(t *testing.T, args ...string) {
 	t.Helper()
 	path := buildGoTool(t, "./hack/wasm-image")

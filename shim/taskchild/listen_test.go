@@ -3,7 +3,6 @@ package taskchild
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 
@@ -13,10 +12,7 @@ import (
 // A listener the child cannot open fails the spawn with the address and
 // a class containerd can tell apart: in use, or not the user's to bind.
 func TestListenerErrorsKeepTheirClass(t *testing.T) {
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	busy := listenLoopback(t)
 	defer busy.Close()
 	start := 1024
 	for _, tc := range []struct {

@@ -65,12 +65,19 @@ func (s fakeServer) Serve(l net.Listener, opts ServeOptions) error {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
+	l := listenLoopback(t)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// listenLoopback listens on a free loopback port.
+func listenLoopback(t *testing.T) net.Listener {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return l
 }
 
 // spawnServer spawns the fake server on a free loopback address and
@@ -276,10 +283,7 @@ func TestServerErrorEndsTheTask(t *testing.T) {
 // address, with a class containerd can tell apart; a module is not
 // refused for an address it never listens on.
 func TestServerListenerErrors(t *testing.T) {
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	busy := listenLoopback(t)
 	defer busy.Close()
 	start := 1024
 	for _, tc := range []struct {
