@@ -40,6 +40,7 @@ void wasmtime_pooling_allocation_config_total_memories_set(wasmtime_pooling_allo
 void wasmtime_pooling_allocation_config_total_tables_set(wasmtime_pooling_allocation_config_t *, uint32_t);
 void wasmtime_pooling_allocation_config_max_memory_size_set(wasmtime_pooling_allocation_config_t *, size_t);
 void wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(wasmtime_pooling_allocation_config_t *, size_t);
+void wasmtime_pooling_allocation_config_table_keep_resident_set(wasmtime_pooling_allocation_config_t *, size_t);
 void wasmtime_pooling_allocation_config_max_unused_warm_slots_set(wasmtime_pooling_allocation_config_t *, uint32_t);
 void wasmtime_pooling_allocation_strategy_set(wasm_config_t *, const wasmtime_pooling_allocation_config_t *);
 wasmtime_error_t *wasmtime_component_deserialize(const wasm_engine_t *, const uint8_t *, size_t, wasmtime_component_t **);
@@ -60,7 +61,7 @@ static wasmtime_error_t *cswasm_component_load_into(const wasmtime_component_t *
 
 typedef struct {
 	uint32_t instances, core_instances, memories, tables, warm_slots;
-	size_t max_memory, keep_resident;
+	size_t max_memory, keep_resident, table_keep_resident;
 } cswasm_pool_t;
 
 // cswasm_pooling_engine makes an engine of cfg (which it takes) with a
@@ -76,6 +77,7 @@ static wasm_engine_t *cswasm_pooling_engine(wasm_config_t *cfg, cswasm_pool_t p)
 	wasmtime_pooling_allocation_config_total_tables_set(pool, p.instances * p.tables);
 	if (p.max_memory > 0) wasmtime_pooling_allocation_config_max_memory_size_set(pool, p.max_memory);
 	wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool, p.keep_resident);
+	wasmtime_pooling_allocation_config_table_keep_resident_set(pool, p.table_keep_resident);
 	wasmtime_pooling_allocation_config_max_unused_warm_slots_set(pool, p.warm_slots);
 	wasmtime_pooling_allocation_strategy_set(cfg, pool);
 	wasmtime_pooling_allocation_config_delete(pool);
@@ -109,6 +111,8 @@ type poolLimits struct {
 	// keepResident is how much of each memory stays resident in a freed
 	// slot (reset in place) rather than being given back to the kernel.
 	keepResident uint64
+	// tableKeepResident is the same for each table.
+	tableKeepResident uint64
 	// warmSlots bounds the freed slots that keep their pages, so that an
 	// idle server holds at most warmSlots*keepResident resident.
 	warmSlots uint32
@@ -137,6 +141,14 @@ const poolSlotReservation = 4<<30 + 32<<20
 // fault them in again. C handlers dirty far less.
 const poolKeepResident = 16 << 20
 
+// poolTableKeepResident: without it, every freed slot gives its tables'
+// pages back (a madvise per table) and the next instance faults them in
+// again; that was a quarter of what the pool's instantiation of http-c
+// cost (BenchmarkHTTPProxyHandle: 99-167 us a request with it, 143-219
+// without, pairwise). A table's pages are only those its elements
+// touched (8 bytes an element), so 1 MiB bounds what little a slot keeps.
+const poolTableKeepResident = 1 << 20
+
 // poolWarmSlots bounds the unused slots that keep their pages resident
 // (and their module's image mapped); beyond it, a freed slot gives its
 // pages back and the next instance in it faults them in again. Under a
@@ -155,12 +167,13 @@ var errPoolAddressSpace = errors.New("cannot reserve the pool's address space")
 // at most maxMemory bytes (0: no limit but wasm32's).
 func defaultPoolLimits(maxInFlight int, maxMemory int64) poolLimits {
 	lim := poolLimits{
-		instances:     uint32(maxInFlight),
-		coreInstances: poolCoreInstances,
-		memories:      poolMemories,
-		tables:        poolTables,
-		keepResident:  poolKeepResident,
-		warmSlots:     uint32(min(maxInFlight, poolWarmSlots)),
+		instances:         uint32(maxInFlight),
+		coreInstances:     poolCoreInstances,
+		memories:          poolMemories,
+		tables:            poolTables,
+		keepResident:      poolKeepResident,
+		tableKeepResident: poolTableKeepResident,
+		warmSlots:         uint32(min(maxInFlight, poolWarmSlots)),
 	}
 	if maxMemory > 0 && maxMemory < 4<<30 {
 		// Whole wasm pages: a memory grows by 64 KiB.
@@ -189,13 +202,14 @@ func newPoolingCompiler(s settings, lim poolLimits) (*componentCompiler, error) 
 		return nil, fmt.Errorf("%w: %d instances need %d GiB: %w", errPoolAddressSpace, lim.instances, lim.reservation()>>30, err)
 	}
 	p := C.cswasm_pool_t{
-		instances:      C.uint32_t(lim.instances),
-		core_instances: C.uint32_t(lim.coreInstances),
-		memories:       C.uint32_t(lim.memories),
-		tables:         C.uint32_t(lim.tables),
-		warm_slots:     C.uint32_t(lim.warmSlots),
-		max_memory:     C.size_t(lim.maxMemory),
-		keep_resident:  C.size_t(lim.keepResident),
+		instances:           C.uint32_t(lim.instances),
+		core_instances:      C.uint32_t(lim.coreInstances),
+		memories:            C.uint32_t(lim.memories),
+		tables:              C.uint32_t(lim.tables),
+		warm_slots:          C.uint32_t(lim.warmSlots),
+		max_memory:          C.size_t(lim.maxMemory),
+		keep_resident:       C.size_t(lim.keepResident),
+		table_keep_resident: C.size_t(lim.tableKeepResident),
 	}
 	return &componentCompiler{settings: s, engine: C.cswasm_pooling_engine(componentConfig(s), p)}, nil
 }
