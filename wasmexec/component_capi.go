@@ -116,14 +116,20 @@ type componentCompiler struct {
 }
 
 func newComponentCompiler(s settings) *componentCompiler {
+	// The engine takes ownership of the config.
+	return &componentCompiler{settings: s, engine: C.wasm_engine_new_with_config(componentConfig(s))}
+}
+
+// componentConfig is the engine configuration of s with the component
+// model enabled; whoever makes an engine of it owns it.
+func componentConfig(s settings) *C.wasm_config_t {
 	cfg := C.wasm_config_new()
 	C.wasmtime_config_strategy_set(cfg, C.uint8_t(s.Strategy))
 	C.wasmtime_config_cranelift_opt_level_set(cfg, C.uint8_t(s.OptLevel))
 	C.wasmtime_config_parallel_compilation_set(cfg, C.bool(s.ParallelCompilation))
 	C.wasmtime_config_memory_init_cow_set(cfg, C.bool(s.MemoryInitCOW))
 	C.wasmtime_config_wasm_component_model_set(cfg, true)
-	// The engine takes ownership of cfg.
-	return &componentCompiler{settings: s, engine: C.wasm_engine_new_with_config(cfg)}
+	return cfg
 }
 
 func (c *componentCompiler) kind() string        { return "component" }

@@ -36,8 +36,12 @@ type settings struct {
 //     the cache entry instead of copied into each instance, so a warm
 //     start does not pay for them and tasks share the pages.
 //
-// The pooling allocator is left out: it pays off for many instances in one
-// process, and a task child holds exactly one.
+// The pooling allocator is not among them: a command holds exactly one
+// instance, and a served component, which makes one per request, gets a
+// pooling engine of its own in Serve (wasihttp_pool.go). That engine loads
+// the code compiled under these settings and compiles nothing, so it needs
+// no cache key of its own; wasmtime refuses, on load, code compiled for
+// tunables other than its engine's.
 var defaultSettings = settings{
 	Strategy:            wasmtime.StrategyCranelift,
 	OptLevel:            wasmtime.OptLevelSpeed,

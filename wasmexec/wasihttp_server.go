@@ -59,7 +59,11 @@ type ServeOptions struct {
 // limit of 10,000, and an instance's memory is paged in copy-on-write
 // from the compiled image, so idle-waiting instances cost little.
 // Each instance's memory is bounded by Config.MaxMemoryBytes, and the
-// container's memory limit bounds them all.
+// container's memory limit bounds them all. The instances come from a
+// pool of this many (wasihttp_pool.go), which reserves 8 TiB of address
+// space (2 memories of 4 GiB each, reserved, never committed, per
+// instance), 6% of x86-64's and arm64's 47/48-bit user space; where that
+// cannot be reserved, the default bound halves until it can (down to 64).
 const DefaultMaxInFlight = 1024
 
 // incomingHandlerBase is the export that makes a component a server.
@@ -68,26 +72,42 @@ const incomingHandlerBase = "wasi:http/incoming-handler"
 // httpProxy is a wasi:http/proxy component prepared to serve: compiled,
 // its imports defined once on a linker, the handle export found.
 type httpProxy struct {
-	compiler *componentCompiler
-	comp     *componentArtifact
-	linker   *hostLinker
-	world    *p2World
-	types    *httpTypes
-	handle   *exportedFunc
-	cfg      Config
-	env      [][2]string
-	stats    Stats
-	client   *http.Client
+	*servedComponent // on the default engine, made by Prepare
+	handlerExport    string
+	imports          []string
+	cfg              Config
+	env              [][2]string
+	stats            Stats
+	client           *http.Client
+
+	// pools are the pooling engines Serve made (one per Serve call),
+	// freed by Close.
+	poolMu sync.Mutex // guards pools
+	pools  []*servedComponent
 
 	inFlight  atomic.Int64 // requests in ServeHTTP
 	closed    atomic.Bool  // Close was called: no request may start
 	closeOnce sync.Once
 }
 
+// servedComponent is the component loaded into one engine, with the
+// linker built for that engine and the handle export found in it.
+type servedComponent struct {
+	compiler *componentCompiler
+	comp     *componentArtifact
+	linker   *hostLinker
+	world    *p2World
+	types    *httpTypes
+	handle   *exportedFunc
+	maxMem   int64
+	pooled   bool // the engine has a pooling allocator
+}
+
 // prepare builds the linker from the component's imports and checks
 // that an instance can be made.
 func (p *httpProxy) prepare(cfg Config, handlerExport string) error {
 	p.cfg = cfg
+	p.handlerExport = handlerExport
 	for _, kv := range cfg.Env {
 		k, v, _ := strings.Cut(kv, "=")
 		p.env = append(p.env, [2]string{k, v})
@@ -96,34 +116,91 @@ func (p *httpProxy) prepare(cfg Config, handlerExport string) error {
 	if err != nil {
 		return fmt.Errorf("%s: read the component's imports: %w", cfg.ModulePath, err)
 	}
-	p.linker = newHostLinker(p.compiler)
-	p.world = newP2World(p.linker)
-	if err := p.world.defineImports(imports); err != nil {
-		return fmt.Errorf("%s: %w: %w", cfg.ModulePath, ErrUnsupportedImport, err)
+	p.imports = imports
+	p.client = newHTTPClient()
+	if err := p.link(p.servedComponent); err != nil {
+		return fmt.Errorf("%s: %w", cfg.ModulePath, err)
+	}
+	// One instance now, so that a component that cannot be instantiated
+	// (a type mismatch, a start function that traps, memory beyond the
+	// limit) fails Prepare rather than every request.
+	return p.check(p.servedComponent)
+}
+
+// link defines the component's imports on a linker of sc's engine and
+// finds its handle export.
+func (p *httpProxy) link(sc *servedComponent) error {
+	var err error
+	sc.maxMem = p.cfg.MaxMemoryBytes
+	sc.linker = newHostLinker(sc.compiler)
+	sc.world = newP2World(sc.linker)
+	if err := sc.world.defineImports(p.imports); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnsupportedImport, err)
 	}
 	// The handler's own types: incoming-request and response-outparam
 	// are defined even when the component imports nothing of
 	// wasi:http/types by name (it always does: handle takes them).
-	p.types = httpTypesOf(p.world)
-	if p.types == nil {
-		return fmt.Errorf("%s: %w: the component exports %s but does not import wasi:http/types", cfg.ModulePath, ErrUnsupportedImport, handlerExport)
+	sc.types = httpTypesOf(sc.world)
+	if sc.types == nil {
+		return fmt.Errorf("%w: the component exports %s but does not import wasi:http/types", ErrUnsupportedImport, p.handlerExport)
 	}
-	if err := p.linker.build(); err != nil {
-		return fmt.Errorf("%s: link: %w", cfg.ModulePath, oneLine(err))
+	if err := sc.linker.build(); err != nil {
+		return fmt.Errorf("link: %w", oneLine(err))
 	}
-	if p.handle, err = lookupExport(p.comp, handlerExport, "handle"); err != nil {
-		return fmt.Errorf("%s: %w", cfg.ModulePath, err)
+	if sc.handle, err = lookupExport(sc.comp, p.handlerExport, "handle"); err != nil {
+		return err
 	}
-	p.client = newHTTPClient()
-	// One instance now, so that a component that cannot be instantiated
-	// (a type mismatch, a start function that traps, memory beyond the
-	// limit) fails Prepare rather than every request.
-	h, err := p.linker.instantiate(p.comp, &httpRequestState{p2ctx: p2Context{env: p.env, args: cfg.Args}, proxy: p, ctx: context.Background()}, cfg.MaxMemoryBytes)
+	return nil
+}
+
+// check makes an instance of sc and closes it.
+func (p *httpProxy) check(sc *servedComponent) error {
+	h, err := sc.linker.instantiate(sc.comp, &httpRequestState{p2ctx: p2Context{env: p.env, args: p.cfg.Args}, proxy: p, ctx: context.Background()}, sc.maxMem)
 	if err != nil {
-		return fmt.Errorf("%s: %w", cfg.ModulePath, err)
+		return fmt.Errorf("%s: %w", p.cfg.ModulePath, err)
 	}
 	h.close()
 	return nil
+}
+
+// pooledComponent loads the component into a pooling engine sized for
+// maxInFlight instances, links it and checks that an instance can be
+// made there.
+func (p *httpProxy) pooledComponent(maxInFlight int) (*servedComponent, error) {
+	cc, err := newPoolingCompiler(p.compiler.settings, defaultPoolLimits(maxInFlight, p.cfg.MaxMemoryBytes))
+	if err != nil {
+		return nil, err
+	}
+	sc := &servedComponent{compiler: cc, pooled: true}
+	if sc.comp, err = p.comp.loadInto(cc); err != nil {
+		sc.close()
+		return nil, err
+	}
+	if err := p.link(sc); err != nil {
+		sc.close()
+		return nil, err
+	}
+	if err := p.check(sc); err != nil {
+		sc.close()
+		return nil, err
+	}
+	return sc, nil
+}
+
+// close frees what sc holds; no instance of it may be alive.
+func (sc *servedComponent) close() {
+	if sc.handle != nil {
+		sc.handle.close()
+	}
+	if sc.linker != nil {
+		sc.linker.close()
+	}
+	if sc.comp != nil {
+		sc.comp.close()
+	}
+	if sc.compiler != nil {
+		sc.compiler.close()
+	}
 }
 
 // ErrUnsupportedImport means the component imports an interface that
@@ -145,18 +222,13 @@ func (p *httpProxy) Close() {
 		if p.inFlight.Load() > 0 {
 			return
 		}
-		if p.handle != nil {
-			p.handle.close()
+		p.poolMu.Lock()
+		for _, sc := range p.pools {
+			sc.close()
 		}
-		if p.linker != nil {
-			p.linker.close()
-		}
-		if p.comp != nil {
-			p.comp.close()
-		}
-		if p.compiler != nil {
-			p.compiler.close()
-		}
+		p.pools = nil
+		p.poolMu.Unlock()
+		p.servedComponent.close()
 		if p.client != nil {
 			p.client.CloseIdleConnections()
 		}
@@ -170,11 +242,8 @@ func (p *httpProxy) Stats() Stats { return p.stats }
 func (p *httpProxy) MemoryLimitReached() bool { return false }
 
 func (p *httpProxy) Serve(l net.Listener, opts ServeOptions) error {
-	if opts.MaxInFlight <= 0 {
-		opts.MaxInFlight = DefaultMaxInFlight
-	}
-	stdout, stderr := newLockedWriter(opts.Stdout), newLockedWriter(opts.Stderr)
-	sv := &server{proxy: p, stdout: stdout, stderr: stderr, slots: make(chan struct{}, opts.MaxInFlight)}
+	sv := p.newServer(opts)
+	stderr := sv.stderr
 	srv := &http.Server{
 		Handler:           sv,
 		ReadHeaderTimeout: time.Minute,
@@ -197,9 +266,50 @@ func (p *httpProxy) Serve(l net.Listener, opts ServeOptions) error {
 	return nil
 }
 
+// newServer is the handler of a Serve with opts: its writers, its
+// slots, and the engine that makes its instances.
+func (p *httpProxy) newServer(opts ServeOptions) *server {
+	want := opts.MaxInFlight
+	if want <= 0 {
+		want = DefaultMaxInFlight
+	}
+	n := want
+	stdout, stderr := newLockedWriter(opts.Stdout), newLockedWriter(opts.Stderr)
+	sv := &server{proxy: p, sc: p.servedComponent, stdout: stdout, stderr: stderr}
+	// A pool of exactly as many instances as the slots admit: a request
+	// that got a slot always finds a free instance in the pool. When the
+	// bound is the default and the address space cannot hold its pool (a
+	// small virtual address space, an RLIMIT_AS), a smaller bound with a
+	// pool serves faster than the default without one.
+	for {
+		sc, err := p.pooledComponent(n)
+		if err == nil {
+			p.poolMu.Lock()
+			p.pools = append(p.pools, sc)
+			p.poolMu.Unlock()
+			sv.sc = sc
+			break
+		}
+		if opts.MaxInFlight <= 0 && errors.Is(err, errPoolAddressSpace) && n > minDefaultPool {
+			n /= 2
+			continue
+		}
+		fmt.Fprintf(stderr, "wasi:http: serving without the pooling allocator (slower instantiation): %s\n", oneLine(err))
+		n = want
+		break
+	}
+	sv.slots = make(chan struct{}, n)
+	return sv
+}
+
+// minDefaultPool is the smallest pool that stands in for the default
+// bound when the address space cannot hold DefaultMaxInFlight instances.
+const minDefaultPool = 64
+
 // server is the net/http handler of an HTTPProxy's Serve.
 type server struct {
 	proxy          *httpProxy
+	sc             *servedComponent // the engine that makes its instances
 	stdout, stderr *lockedWriter
 	slots          chan struct{} // a token per instance alive
 }
@@ -261,15 +371,15 @@ func (sv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // handle runs the guest's handle on a fresh instance.
 func (sv *server) handle(st *httpRequestState, req *incomingRequest) error {
-	p := sv.proxy
-	h, err := p.linker.instantiate(p.comp, st, p.cfg.MaxMemoryBytes)
+	sc := sv.sc
+	h, err := sc.linker.instantiate(sc.comp, st, sc.maxMem)
 	if err != nil {
 		return err
 	}
 	// close runs the destructors of what the guest left: an outgoing
 	// body it never finished is cut there.
 	defer h.close()
-	_, err = h.call(p.handle, h.own(p.types.incomingRequest, req), h.own(p.types.responseOutparam, &responseOutparam{st: st}))
+	_, err = h.call(sc.handle, h.own(sc.types.incomingRequest, req), h.own(sc.types.responseOutparam, &responseOutparam{st: st}))
 	st.returned = err == nil
 	return err
 }
@@ -435,7 +545,7 @@ func prepareComponent(cfg Config, wasm []byte) (Program, error) {
 		return nil, err
 	}
 	if handler := httpHandlerExport(componentExports(cp.compiler, cp.comp)); handler != "" {
-		p := &httpProxy{compiler: cp.compiler, comp: cp.comp, stats: cp.stats}
+		p := &httpProxy{servedComponent: &servedComponent{compiler: cp.compiler, comp: cp.comp}, stats: cp.stats}
 		if err := p.prepare(cfg, handler); err != nil {
 			p.Close()
 			return nil, err
