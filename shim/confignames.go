@@ -93,6 +93,7 @@ var ConfigNames = []ConfigName{
 	{AnnotationWASIHost, KindAnnotation, whereShim},
 	{listen.Env, KindContainerEnv, whereShim},
 	{listen.HTTPProxyEnv, KindContainerEnv, whereShim},
+	{listen.HTTPMaxInFlightEnv, KindContainerEnv, whereShim},
 	{wasmlayer.AnnotationTitle, KindLayerAnnotation, "shim/wasmlayer"},
 	{OptionBinaryName, KindRuntimeOption, whereShim},
 	{OptionConfigPath, KindRuntimeOption, whereShim},

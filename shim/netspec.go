@@ -85,6 +85,27 @@ func httpProxyAddrOf(proc *specs.Process) string {
 	return value
 }
 
+// maxHTTPInFlight bounds WASI_HTTP_MAX_IN_FLIGHT: each request in
+// flight holds an instance and an OS thread, and Go stops a process at
+// 10,000 threads.
+const maxHTTPInFlight = 8192
+
+// httpMaxInFlightOf is WASI_HTTP_MAX_IN_FLIGHT of the process's
+// environment, 0 when unset (the server's default). It is checked at
+// create for every program, like any bad value of the spec: a typo there
+// would otherwise pass silently.
+func httpMaxInFlightOf(proc *specs.Process) (int, error) {
+	value, ok := lastEnv(proc.Env, listen.HTTPMaxInFlightEnv)
+	if !ok {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(value)
+	if err != nil || n < 1 || n > maxHTTPInFlight {
+		return 0, fmt.Errorf("%s=%q: want a number of requests from 1 to %d: %w", listen.HTTPMaxInFlightEnv, value, maxHTTPInFlight, errdefs.ErrInvalidArgument)
+	}
+	return n, nil
+}
+
 // mayBindPrivileged says whether the process, run by runc, could bind a
 // privileged port: it needs CAP_NET_BIND_SERVICE in its effective set,
 // which a process of another user than root keeps only as an ambient

@@ -119,3 +119,28 @@ func TestHTTPProxyAddrOf(t *testing.T) {
 		}
 	}
 }
+
+// The in-flight bound is checked at create: a typo fails the task rather
+// than leaving the server at its default unnoticed.
+func TestHTTPMaxInFlightOf(t *testing.T) {
+	for _, tc := range []struct {
+		env  []string
+		want int
+	}{
+		{nil, 0},
+		{[]string{"WASI_HTTP_MAX_IN_FLIGHT=16"}, 16},
+		{[]string{"WASI_HTTP_MAX_IN_FLIGHT=2", "WASI_HTTP_MAX_IN_FLIGHT=8192"}, 8192},
+	} {
+		got, err := httpMaxInFlightOf(&specs.Process{Env: tc.env})
+		if err != nil || got != tc.want {
+			t.Errorf("httpMaxInFlightOf(%q) = %d, %v; want %d", tc.env, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "0", "-1", "8193", "16k", " 16"} {
+		env := []string{"WASI_HTTP_MAX_IN_FLIGHT=" + bad}
+		_, err := httpMaxInFlightOf(&specs.Process{Env: env})
+		if !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "WASI_HTTP_MAX_IN_FLIGHT") {
+			t.Errorf("httpMaxInFlightOf(%q): %v, want an InvalidArgument error naming the variable", env, err)
+		}
+	}
+}

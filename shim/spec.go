@@ -79,21 +79,26 @@ func childOptions(spec *specs.Spec, proc *specs.Process, rootfs string) (taskchi
 	if err := hostTakesListeners(wasiHost, listenAddrs); err != nil {
 		return opts, err
 	}
+	maxInFlight, err := httpMaxInFlightOf(proc)
+	if err != nil {
+		return opts, err
+	}
 	cacheDir, cacheMaxBytes := taskchild.CacheFromEnv(os.Getenv)
 	opts.Spec = taskchild.Spec{
-		WASIHost:       wasiHost,
-		Listen:         listenAddrs,
-		Bind:           bind,
-		HTTPProxyAddr:  httpProxyAddrOf(proc),
-		ModulePath:     modulePath,
-		Args:           proc.Args,
-		Env:            envWithPWD(proc.Env, proc.Cwd),
-		Preopens:       preopens,
-		Entrypoint:     entry,
-		CacheDir:       cacheDir,
-		CacheMaxBytes:  cacheMaxBytes,
-		MaxMemoryBytes: linearMemoryLimit(spec),
-		User:           &taskchild.User{UID: proc.User.UID, GID: proc.User.GID, AdditionalGids: proc.User.AdditionalGids},
+		WASIHost:        wasiHost,
+		Listen:          listenAddrs,
+		Bind:            bind,
+		HTTPProxyAddr:   httpProxyAddrOf(proc),
+		HTTPMaxInFlight: maxInFlight,
+		ModulePath:      modulePath,
+		Args:            proc.Args,
+		Env:             envWithPWD(proc.Env, proc.Cwd),
+		Preopens:        preopens,
+		Entrypoint:      entry,
+		CacheDir:        cacheDir,
+		CacheMaxBytes:   cacheMaxBytes,
+		MaxMemoryBytes:  linearMemoryLimit(spec),
+		User:            &taskchild.User{UID: proc.User.UID, GID: proc.User.GID, AdditionalGids: proc.User.AdditionalGids},
 	}
 	opts.Cloneflags, opts.Unshareflags, opts.Join = ns.clone, ns.unshare, ns.join
 	return opts, nil

@@ -106,5 +106,7 @@ func (w wasmServer) Serve(l net.Listener, opts taskchild.ServeOptions) error {
 		Grace:  opts.Grace,
 		Stdout: opts.Stdout,
 		Stderr: opts.Stderr,
+
+		MaxInFlight: opts.MaxInFlight,
 	})
 }

@@ -30,6 +30,9 @@ const Env = "WASI_TCP_LISTEN"
 const (
 	HTTPProxyEnv         = "WASMTIME_HTTP_PROXY_SOCKET_ADDR"
 	DefaultHTTPProxyAddr = "0.0.0.0:8080"
+	// HTTPMaxInFlightEnv bounds the requests a wasi:http component
+	// serves at once (an instance each); more wait for a free one.
+	HTTPMaxInFlightEnv = "WASI_HTTP_MAX_IN_FLIGHT"
 )
 
 // Parse reads Env's value. A host is an IP address, "localhost" (127.0.0.1)

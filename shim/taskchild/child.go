@@ -100,7 +100,7 @@ func run(engine Engine, sigs *signals) int {
 		return 1
 	}
 	if isServer {
-		return serve(srv, l, sigs)
+		return serve(srv, l, sigs, spec.HTTPMaxInFlight)
 	}
 	res := prog.Run(os.Stderr)
 	if res.OutOfMemory {
@@ -112,7 +112,7 @@ func run(engine Engine, sigs *signals) int {
 // serve runs a Server until a signal stops it, and returns the status of
 // the task: 128+signal after a graceful stop, as after a kill; 1, with
 // the reason on stderr, if it could not serve on.
-func serve(srv Server, l net.Listener, sigs *signals) int {
+func serve(srv Server, l net.Listener, sigs *signals, maxInFlight int) int {
 	// A Go program that writes to a broken stdout or stderr dies of
 	// SIGPIPE: as pid 1 of its pid namespace, where the signal is
 	// ignored, the runtime exits with 2 instead. The shim keeps taking
@@ -120,7 +120,7 @@ func serve(srv Server, l net.Listener, sigs *signals) int {
 	// outlive any reader of its log, so its writes fail with EPIPE
 	// instead, as they would for a native server that ignores SIGPIPE.
 	signal.Ignore(syscall.SIGPIPE)
-	err := srv.Serve(l, ServeOptions{Stop: sigs.serving(), Grace: ServeGrace, Stdout: os.Stdout, Stderr: os.Stderr})
+	err := srv.Serve(l, ServeOptions{Stop: sigs.serving(), Grace: ServeGrace, Stdout: os.Stdout, Stderr: os.Stderr, MaxInFlight: maxInFlight})
 	if sig := sigs.stoppedBy(); sig != 0 {
 		return 128 + int(sig)
 	}

@@ -29,6 +29,7 @@ func (s fakeServer) Serve(l net.Listener, opts ServeOptions) error {
 	if s.spec.Args[1] == "fail" {
 		return errors.New("the fake cannot serve")
 	}
+	fmt.Fprintf(opts.Stdout, "fake: at most %d in flight\n", opts.MaxInFlight)
 	var wg sync.WaitGroup
 	go func() {
 		<-opts.Stop
@@ -84,14 +85,22 @@ func listenLoopback(t *testing.T) net.Listener {
 // starts it; its output goes to the returned pipe.
 func spawnServer(t *testing.T, mode string) (*Child, string, *os.File) {
 	t.Helper()
+	return spawnServerSpec(t, Spec{ModulePath: "server", Args: []string{"/m.wasm", mode}})
+}
+
+// spawnServerSpec spawns and starts the fake server of spec at a free
+// address; the third result reads its stdout and stderr.
+func spawnServerSpec(t *testing.T, spec Spec) (*Child, string, *os.File) {
+	t.Helper()
 	addr := freeAddr(t)
+	spec.HTTPProxyAddr = addr
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
 	c, err := Spawn(context.Background(), Options{
-		Spec:   Spec{ModulePath: "server", Args: []string{"/m.wasm", mode}, HTTPProxyAddr: addr},
+		Spec:   spec,
 		Stdout: w, Stderr: w,
 	})
 	w.Close()
@@ -411,5 +420,15 @@ func TestHTTPProxyAddrDefault(t *testing.T) {
 	addr, source, err = httpProxyAddr(Spec{HTTPProxyAddr: "localhost:9000"})
 	if err != nil || addr != "127.0.0.1:9000" || source != "WASMTIME_HTTP_PROXY_SOCKET_ADDR" {
 		t.Errorf("httpProxyAddr of localhost:9000 = %q, %q, %v", addr, source, err)
+	}
+}
+
+// WASI_HTTP_MAX_IN_FLIGHT reaches the server.
+func TestServerMaxInFlight(t *testing.T) {
+	c, _, out := spawnServerSpec(t, Spec{ModulePath: "server", Args: []string{"/m.wasm", "graceful"}, HTTPMaxInFlight: 7})
+	waitFor(t, bufio.NewReader(out), "fake: at most 7 in flight")
+	_ = c.Signal(syscall.SIGTERM)
+	if st := c.Wait().Status; st != 143 {
+		t.Fatalf("exit status %d, want 143", st)
 	}
 }

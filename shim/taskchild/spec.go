@@ -49,6 +49,9 @@ type Spec struct {
 	// environment, unparsed ("" = listen.DefaultHTTPProxyAddr): where the
 	// child listens if the program is a Server.
 	HTTPProxyAddr string `json:"httpProxyAddr,omitempty"`
+	// HTTPMaxInFlight is WASI_HTTP_MAX_IN_FLIGHT: how many requests a
+	// Server serves at once (0: its default).
+	HTTPMaxInFlight int `json:"httpMaxInFlight,omitempty"`
 	// Listeners are the sockets the child opened for Listen, handed to
 	// the engine; they never cross the spec pipe.
 	Listeners []*os.File `json:"-"`
@@ -135,6 +138,9 @@ type ServeOptions struct {
 	Grace time.Duration
 	// Stdout and Stderr take the guest's output: the task's stdio.
 	Stdout, Stderr io.Writer
+	// MaxInFlight bounds the requests served at once (0: the Server's
+	// default).
+	MaxInFlight int
 }
 
 // Describer is a Program that can say, in a few words for the shim's log,
