@@ -5,6 +5,7 @@ package wasmexec
 
 import (
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -15,8 +16,8 @@ const (
 
 func init() {
 	registerP2Interface("wasi:cli/stdin", defineP2Stdin)
-	registerP2Interface("wasi:cli/stdout", defineP2Stdout)
-	registerP2Interface("wasi:cli/stderr", defineP2Stderr)
+	registerP2Interface("wasi:cli/stdout", defineP2Output("get-stdout", func(c *p2Context) io.Writer { return c.stdout }))
+	registerP2Interface("wasi:cli/stderr", defineP2Output("get-stderr", func(c *p2Context) io.Writer { return c.stderr }))
 	registerP2Interface("wasi:cli/environment", defineP2Environment)
 	registerP2Interface("wasi:cli/exit", defineP2Exit)
 	registerP2Interface(p2TerminalInput, func(w *p2World, name string) {
@@ -60,28 +61,20 @@ func defineP2Stdin(w *p2World, name string) {
 	})
 }
 
-func defineP2Stdout(w *p2World, name string) {
-	w.resource(p2IOStreams, "output-stream")
-	w.l.defineFunc(name, "get-stdout", func(h *hostInstance, p, r []cval) error {
-		c, err := p2ctx(h)
-		if err != nil {
-			return err
-		}
-		r[0] = h.newOutputStream(w, newWriterStream(c.stdout, nil))
-		return nil
-	})
-}
-
-func defineP2Stderr(w *p2World, name string) {
-	w.resource(p2IOStreams, "output-stream")
-	w.l.defineFunc(name, "get-stderr", func(h *hostInstance, p, r []cval) error {
-		c, err := p2ctx(h)
-		if err != nil {
-			return err
-		}
-		r[0] = h.newOutputStream(w, newWriterStream(c.stderr, nil))
-		return nil
-	})
+// defineP2Output defines an interface of one function, fn, that hands
+// the guest the output stream of the instance's context that out picks.
+func defineP2Output(fn string, out func(*p2Context) io.Writer) func(w *p2World, name string) {
+	return func(w *p2World, name string) {
+		w.resource(p2IOStreams, "output-stream")
+		w.l.defineFunc(name, fn, func(h *hostInstance, p, r []cval) error {
+			c, err := p2ctx(h)
+			if err != nil {
+				return err
+			}
+			r[0] = h.newOutputStream(w, newWriterStream(out(c), nil))
+			return nil
+		})
+	}
 }
 
 // validText makes s safe to cross into wasmtime as a string (which must

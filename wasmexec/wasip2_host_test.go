@@ -39,17 +39,27 @@ func compileP2Testdata(t testing.TB) (*componentCompiler, *componentArtifact) {
 	return compileComponent(t, watComponent(t, string(src)))
 }
 
-func newP2TestHost(t testing.TB) *p2TestHost {
+// p2LinkerFor makes a linker for comp and defines every interface comp
+// imports on it; the error is defineImports'.
+func p2LinkerFor(t testing.TB, cc *componentCompiler, comp *componentArtifact) (*hostLinker, error) {
 	t.Helper()
-	cc, comp := compileP2Testdata(t)
 	imports, err := componentImports(comp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	th := &p2TestHost{comp: comp, linker: newHostLinker(cc), exports: map[string]*exportedFunc{}}
-	if err := newP2World(th.linker).defineImports(imports); err != nil {
+	l := newHostLinker(cc)
+	t.Cleanup(l.close)
+	return l, newP2World(l).defineImports(imports)
+}
+
+func newP2TestHost(t testing.TB) *p2TestHost {
+	t.Helper()
+	cc, comp := compileP2Testdata(t)
+	l, err := p2LinkerFor(t, cc, comp)
+	if err != nil {
 		t.Fatal(err)
 	}
+	th := &p2TestHost{comp: comp, linker: l, exports: map[string]*exportedFunc{}}
 	if err := th.linker.build(); err != nil {
 		t.Fatal(err)
 	}
@@ -60,12 +70,12 @@ func newP2TestHost(t testing.TB) *p2TestHost {
 		}
 		th.exports[name] = f
 	}
-	// Registered before compileComponent's cleanup, so it runs first.
+	// Registered after p2LinkerFor's and compileComponent's cleanups, so
+	// it runs before them.
 	t.Cleanup(func() {
 		for _, f := range th.exports {
 			f.close()
 		}
-		th.linker.close()
 	})
 	return th
 }
@@ -224,12 +234,7 @@ func TestP2UnknownImportsAreNamed(t *testing.T) {
   (import "wasi:io/streams@0.3.0" (instance))
   (import "wasi:io/poll@0.2.13" (instance))
   (import "wasi:random/random@0.2.0" (instance)))`))
-	imports, err := componentImports(comp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := newHostLinker(cc)
-	err = newP2World(l).defineImports(imports)
+	_, err := p2LinkerFor(t, cc, comp)
 	if err == nil {
 		t.Fatal("defineImports accepted wasi:sockets/tcp and wasi:io/streams@0.3.0")
 	}
@@ -255,13 +260,8 @@ func TestP2ItemOutsideWITFailsInstantiation(t *testing.T) {
   (import "wasi:io/poll@0.2.0" (instance
     (export "pollable" (type $p (sub resource)))
     (export "[method]pollable.bogus" (func (param "self" (borrow $p)))))))`))
-	imports, err := componentImports(comp)
+	l, err := p2LinkerFor(t, cc, comp)
 	if err != nil {
-		t.Fatal(err)
-	}
-	l := newHostLinker(cc)
-	defer l.close()
-	if err := newP2World(l).defineImports(imports); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.build(); err != nil {
@@ -286,13 +286,8 @@ func TestP2TwoPatchVersionsOneDefinition(t *testing.T) {
   (import "wasi:random/random@0.2.0" (instance (export "get-random-u64" (func (result u64)))))
   (import "wasi:random/random@0.2.12" (instance (export "get-random-bytes" (func (param "len" u64) (result (list u8))))))
   (import "wasi:random/insecure@0.2.3" (instance (export "get-insecure-random-u64" (func (result u64))))))`))
-	imports, err := componentImports(comp)
+	l, err := p2LinkerFor(t, cc, comp)
 	if err != nil {
-		t.Fatal(err)
-	}
-	l := newHostLinker(cc)
-	defer l.close()
-	if err := newP2World(l).defineImports(imports); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(l.order, " "); got != "wasi:random/insecure@0.2.3 wasi:random/random@0.2.12" {
