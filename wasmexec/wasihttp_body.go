@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // bodySource is an incoming body: the reader net/http gives, read by the
@@ -121,22 +122,41 @@ const maxEarlyBody = 1 << 20
 const bodyChunk = 64 << 10
 
 // responseSink is where a response body goes: buffered until the
-// response is set, then straight to net/http's ResponseWriter. It is
-// only touched from the goroutine that runs the request's instance (the
-// guest's calls and net/http's handler are that goroutine), so it needs
-// no lock.
+// response is set, then to net/http's ResponseWriter.
+//
+// A flush the guest asks for is not a write to the connection at once:
+// it is done when the guest is about to wait on anything (sendPending,
+// from its p2Context's beforeWait), at the latest lateFlushDelay after
+// the request, and otherwise when the handler returns, where net/http
+// writes the whole of a small response in one piece, with its length.
+// A hello answered with a flush per write took two writes to the socket
+// and chunked encoding; this way it takes one, as a native handler's.
+//
+// The guest's calls run on the request's goroutine; the late-flush timer
+// runs on its own, so everything that touches w holds mu.
 type responseSink struct {
+	mu      sync.Mutex
 	w       http.ResponseWriter
 	started bool   // the head went out: writes go to w
 	early   []byte // what was written before
 	err     error  // a write to w failed (the client went away)
-	dirty   bool   // written since the last flush
+	// pending: the guest flushed what w holds, and it is not sent yet.
+	pending bool
+	late    *time.Timer // sends what is pending; made on the first flush
+	// ended: the handler is returning; w is net/http's again.
+	ended bool
 	// full: the early buffer overflowed and the stream reported closed;
 	// it stays closed.
 	full bool
 }
 
+// lateFlushDelay bounds how long flushed bytes wait for the guest to
+// wait or return: a guest that writes and then computes still streams.
+const lateFlushDelay = 2 * time.Millisecond
+
 func (s *responseSink) write(p []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.err != nil {
 		return s.err
 	}
@@ -154,17 +174,26 @@ func (s *responseSink) write(p []byte) error {
 	return s.send(p)
 }
 
+// send writes p to w; s.mu is held.
 func (s *responseSink) send(p []byte) error {
 	if _, err := s.w.Write(p); err != nil {
 		s.err = err
 		return err
 	}
-	s.dirty = true
 	return nil
+}
+
+// failed is the error a write to the client ended with, if one did.
+func (s *responseSink) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
 }
 
 // room is what check-write permits; 0 means closed.
 func (s *responseSink) room() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	switch {
 	case s.full:
 		return 0
@@ -178,22 +207,52 @@ func (s *responseSink) room() uint64 {
 	return n
 }
 
-// flush sends what net/http buffers to the client, once per write:
-// blocking-write-and-flush asks for flush and blocking-flush in turn.
+// flush is the guest's flush: what w holds goes to the client before
+// the guest waits, or lateFlushDelay from now.
 func (s *responseSink) flush() error {
-	if s.err != nil || !s.started || !s.dirty {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil || !s.started || s.ended || s.pending {
 		return s.err
 	}
-	s.dirty = false
-	if err := http.NewResponseController(s.w).Flush(); err != nil {
-		s.err = err
-		return err
+	s.pending = true
+	if s.late == nil {
+		s.late = time.AfterFunc(lateFlushDelay, s.sendPending)
+	} else {
+		s.late.Reset(lateFlushDelay)
 	}
 	return nil
 }
 
+// sendPending sends what the guest flushed, if anything waits.
+func (s *responseSink) sendPending() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.pending || s.ended || s.err != nil {
+		return
+	}
+	s.pending = false
+	if err := http.NewResponseController(s.w).Flush(); err != nil {
+		s.err = err
+	}
+}
+
+// end is called when the handler returns: net/http sends what is left,
+// and the timer may no longer touch w.
+func (s *responseSink) end() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ended = true
+	if s.late != nil {
+		s.late.Stop()
+	}
+}
+
 // start is called once the head is written: what was buffered goes out.
-func (s *responseSink) start() error {
+func (s *responseSink) start(w http.ResponseWriter) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.w = w
 	s.started = true
 	early := s.early
 	s.early = nil
@@ -363,8 +422,8 @@ func (s *bodyStream) checkWrite() (uint64, error) {
 	if s.body.pipe != nil {
 		return s.body.pipe.room()
 	}
-	if s.body.sink.err != nil {
-		return 0, s.body.sink.err
+	if err := s.body.sink.failed(); err != nil {
+		return 0, err
 	}
 	n := s.body.sink.room()
 	if n == 0 {

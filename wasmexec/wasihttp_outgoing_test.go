@@ -246,7 +246,7 @@ func TestHTTPResponseBeforeSet(t *testing.T) {
 // unfinished cuts the connection (the client sees the response end
 // early), while a finished body completes it.
 func TestHTTPCutAfterHead(t *testing.T) {
-	sv := &server{stderr: newLockedWriter(nil)}
+	sv := &server{stderr: newSharedOutput(nil)}
 	for _, tc := range []struct {
 		name     string
 		trap     error

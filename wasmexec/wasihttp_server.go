@@ -274,7 +274,7 @@ func (p *httpProxy) newServer(opts ServeOptions) *server {
 		want = DefaultMaxInFlight
 	}
 	n := want
-	stdout, stderr := newLockedWriter(opts.Stdout), newLockedWriter(opts.Stderr)
+	stdout, stderr := newSharedOutput(opts.Stdout), newSharedOutput(opts.Stderr)
 	sv := &server{proxy: p, sc: p.servedComponent, stdout: stdout, stderr: stderr}
 	// A pool of exactly as many instances as the slots admit: a request
 	// that got a slot always finds a free instance in the pool. When the
@@ -310,7 +310,7 @@ const minDefaultPool = 64
 type server struct {
 	proxy          *httpProxy
 	sc             *servedComponent // the engine that makes its instances
-	stdout, stderr *lockedWriter
+	stdout, stderr *sharedOutput
 	slots          chan struct{} // a token per instance alive
 }
 
@@ -363,10 +363,32 @@ func (sv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	stdout, stderr := &lineWriter{dst: sv.stdout}, &lineWriter{dst: sv.stderr}
 	st := &httpRequestState{proxy: p, ctx: r.Context(), w: w,
 		p2ctx: p2Context{stdout: stdout, stderr: stderr, env: p.env, args: p.cfg.Args}}
+	st.p2ctx.beforeWait = st.sendPending
 	err = sv.handle(st, req)
 	stdout.flush()
 	stderr.flush()
 	sv.finish(st, r, err)
+}
+
+// sendPending sends the response bytes the guest flushed (its
+// beforeWait).
+func (st *httpRequestState) sendPending() {
+	if st.resp != nil && st.resp.body != nil {
+		st.resp.body.sink.sendPending()
+	}
+}
+
+// endResponse hands the response back to net/http as the handler
+// returns. When the connection is to be cut, what the guest flushed
+// reaches the client first.
+func (st *httpRequestState) endResponse(cut bool) {
+	if st.resp == nil || st.resp.body == nil {
+		return
+	}
+	if cut {
+		st.resp.body.sink.sendPending()
+	}
+	st.resp.body.sink.end()
 }
 
 // handle runs the guest's handle on a fresh instance.
@@ -405,7 +427,9 @@ func (sv *server) finish(st *httpRequestState, r *http.Request, err error) {
 		http.Error(st.w, msg, http.StatusInternalServerError)
 		return
 	}
-	if err != nil || st.resp.body != nil && !st.resp.body.finished {
+	cut := err != nil || st.resp.body != nil && !st.resp.body.finished
+	st.endResponse(cut)
+	if cut {
 		panic(http.ErrAbortHandler)
 	}
 }
@@ -463,8 +487,7 @@ func (st *httpRequestState) setResponse(resp *outgoingResponse) error {
 	if b == nil {
 		return nil
 	}
-	b.sink.w = st.w
-	if err := b.sink.start(); err != nil {
+	if err := b.sink.start(st.w); err != nil {
 		return nil // the client went away: the body's writes report it
 	}
 	if b.finished {
@@ -483,23 +506,64 @@ func (st *httpRequestState) setError(ec *httpErrorCode) error {
 	return nil
 }
 
-// lockedWriter makes one Write at a time to w (nil: discard).
-type lockedWriter struct {
-	mu sync.Mutex // guards w
-	w  io.Writer
+// sharedOutput is the task's stdout or stderr as all of a server's
+// instances write to it, a whole line at a time (lineWriter). One caller
+// at a time writes to w; what others bring meanwhile gathers in buf and
+// goes out in the next write. Under load the lines of many requests take
+// one write (one syscall, one wakeup of the shim that copies them), and
+// no line waits for more than the write under way.
+type sharedOutput struct {
+	mu      sync.Mutex
+	drained *sync.Cond // a write to w ended
+	w       io.Writer
+	buf     []byte // what waits for the write under way
+	spare   []byte // the buffer of the last write, reused
+	writing bool
+	err     error // w failed: every later write fails
 }
 
-func newLockedWriter(w io.Writer) *lockedWriter {
+// maxSharedOutput bounds what waits in a sharedOutput: past it, writers
+// wait as they would on a full pipe.
+const maxSharedOutput = 1 << 20
+
+func newSharedOutput(w io.Writer) *sharedOutput {
 	if w == nil {
 		w = io.Discard
 	}
-	return &lockedWriter{w: w}
+	o := &sharedOutput{w: w}
+	o.drained = sync.NewCond(&o.mu)
+	return o
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+func (o *sharedOutput) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for o.writing && len(o.buf) > 0 && len(o.buf)+len(p) > maxSharedOutput && o.err == nil {
+		o.drained.Wait()
+	}
+	if o.err != nil {
+		return 0, o.err
+	}
+	o.buf = append(o.buf, p...)
+	if o.writing {
+		return len(p), nil
+	}
+	o.writing = true
+	for len(o.buf) > 0 && o.err == nil {
+		out := o.buf
+		o.buf = o.spare[:0]
+		o.mu.Unlock()
+		_, err := o.w.Write(out)
+		o.mu.Lock()
+		o.spare = out
+		if err != nil {
+			o.err = err
+		}
+		o.drained.Broadcast()
+	}
+	o.writing = false
+	o.buf = o.buf[:0]
+	return len(p), o.err
 }
 
 // maxLogLine bounds what a lineWriter holds waiting for a newline.
@@ -509,7 +573,7 @@ const maxLogLine = 64 << 10
 // to dst, so the lines of concurrent requests do not mix. It belongs to
 // the instance's goroutine.
 type lineWriter struct {
-	dst *lockedWriter
+	dst *sharedOutput
 	buf []byte
 }
 

@@ -553,3 +553,132 @@ func TestHTTPProxyMemoryLimit(t *testing.T) {
 	}
 	prog.Close()
 }
+
+// TestHTTPProxyWholeResponse: a small response the guest writes,
+// flushes and finishes goes out whole, with its length, as a native
+// handler's does, not as chunks flushed one write at a time.
+func TestHTTPProxyWholeResponse(t *testing.T) {
+	for _, name := range []string{"http-c.wasm", "http-js-incoming-handler.wasm"} {
+		t.Run(name, func(t *testing.T) {
+			ts := serveHTTPProxy(t, httpExample(t, name), 5*time.Second)
+			resp, err := http.Get(ts.url + "/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if string(body) != "hello from wasi:http\n" || resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) != 0 {
+				t.Errorf("GET /: %q, content-length %d, transfer-encoding %v; want the body with its length, not chunked",
+					body, resp.ContentLength, resp.TransferEncoding)
+			}
+		})
+	}
+}
+
+// TestHTTPProxyFlushReachesClient: a line the guest flushes reaches the
+// client while the guest waits on a pollable (it goes out before the
+// wait) and while it spins without waiting (it goes out after
+// lateFlushDelay), not when the response ends.
+func TestHTTPProxyFlushReachesClient(t *testing.T) {
+	ts := serveHTTPProxy(t, httpExample(t, "http-c.wasm"), 5*time.Second)
+	const hold = 1500 * time.Millisecond
+	for _, route := range []string{"/ticks", "/busy-ticks"} {
+		t.Run(route, func(t *testing.T) {
+			start := time.Now()
+			resp, err := http.Get(fmt.Sprintf("%s%s?ms=%d", ts.url, route, hold.Milliseconds()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			buf := make([]byte, 7)
+			if _, err := io.ReadFull(resp.Body, buf); err != nil || string(buf) != "tick 1\n" {
+				t.Fatalf("first line: %q, %v", buf, err)
+			}
+			first := time.Since(start)
+			rest, err := io.ReadAll(resp.Body)
+			all := time.Since(start)
+			if err != nil || string(rest) != "tick 2\n" {
+				t.Fatalf("second line: %q, %v", rest, err)
+			}
+			t.Logf("first line after %v, the response after %v", first, all)
+			if all < hold {
+				t.Errorf("the response ended after %v, before the guest's %v", all, hold)
+			}
+			if first > hold/2 {
+				t.Errorf("the first line arrived after %v: it waited for the guest's %v", first, hold)
+			}
+		})
+	}
+}
+
+// slowWriter counts its writes and takes a while for each, as a pipe
+// whose reader is busy does.
+type slowWriter struct {
+	mu     sync.Mutex
+	writes int
+	buf    bytes.Buffer
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(time.Millisecond)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes++
+	return w.buf.Write(p)
+}
+
+// TestSharedOutput: the lines of concurrent writers arrive whole and in
+// each writer's order, those written during a write go out together in
+// the next one, and a writer that failed fails every later write.
+func TestSharedOutput(t *testing.T) {
+	w := &slowWriter{}
+	o := newSharedOutput(w)
+	const writers, lines = 16, 50
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range lines {
+				if _, err := fmt.Fprintf(o, "writer %d line %d\n", i, j); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// The last writer out wrote what was left before it returned.
+	next := make([]int, writers)
+	for _, line := range strings.Split(strings.TrimSuffix(w.buf.String(), "\n"), "\n") {
+		var i, j int
+		if _, err := fmt.Sscanf(line, "writer %d line %d", &i, &j); err != nil || i < 0 || i >= writers {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		if j != next[i] {
+			t.Fatalf("writer %d: line %d after %d", i, j, next[i]-1)
+		}
+		next[i]++
+	}
+	for i, n := range next {
+		if n != lines {
+			t.Errorf("writer %d: %d lines arrived, want %d", i, n, lines)
+		}
+	}
+	t.Logf("%d lines in %d writes", writers*lines, w.writes)
+	if w.writes >= writers*lines/2 {
+		t.Errorf("%d lines took %d writes: the lines written during a write did not go out together", writers*lines, w.writes)
+	}
+
+	broken := newSharedOutput(errWriter{})
+	if _, err := broken.Write([]byte("a\n")); err == nil {
+		t.Error("a write to a failing writer succeeded")
+	}
+	if _, err := broken.Write([]byte("b\n")); err == nil {
+		t.Error("the write after a failed one succeeded")
+	}
+}
+
+type errWriter struct{}
+
+func (errWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }

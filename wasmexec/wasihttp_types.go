@@ -676,6 +676,8 @@ func (b *outgoingBody) finish(h *hostInstance, trailers *httpFields) error {
 // finish sends the trailers of a response whose head went out, and
 // checks the body against its content-length.
 func (s *responseSink) finish(trailer http.Header, written int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.err != nil {
 		return s.err
 	}

@@ -94,7 +94,10 @@ func defineP2Poll(w *p2World, name string) {
 		if err != nil {
 			return err
 		}
-		<-s.ready()
+		if c := s.ready(); !isReady(c) {
+			aboutToWait(h)
+			<-c
+		}
 		return nil
 	})
 	w.l.defineFunc(name, "poll", func(h *hostInstance, p, r []cval) error {
@@ -107,7 +110,7 @@ func defineP2Poll(w *p2World, name string) {
 			}
 			sources[i] = s
 		}
-		ready, err := pollSources(sources)
+		ready, err := pollSources(sources, func() { aboutToWait(h) })
 		if err != nil {
 			return err
 		}
@@ -131,8 +134,9 @@ func isReady(c <-chan struct{}) bool {
 
 // pollSources waits until at least one of sources is ready and returns
 // the indices of those that are; an empty list, or one too long to wait
-// on, is an error (a trap, as in wasmtime).
-func pollSources(sources []pollSource) ([]uint32, error) {
+// on, is an error (a trap, as in wasmtime). beforeWait runs when none is
+// ready yet.
+func pollSources(sources []pollSource, beforeWait func()) ([]uint32, error) {
 	if len(sources) == 0 {
 		return nil, errors.New("poll: empty list of pollables")
 	}
@@ -146,6 +150,7 @@ func pollSources(sources []pollSource) ([]uint32, error) {
 	if ready := readyIndices(chans); len(ready) > 0 {
 		return ready, nil
 	}
+	beforeWait()
 	// Wait on each distinct channel once.
 	seen := map[<-chan struct{}]bool{}
 	cases := make([]reflect.SelectCase, 0, len(chans))
@@ -250,8 +255,19 @@ func (st *p2Streams) read(h *hostInstance, s inputStream, p, r []cval) error {
 	return nil
 }
 
+// readOrWait is a blocking read of up to n bytes that runs the
+// instance's beforeWait when it has to wait.
+func readOrWait(h *hostInstance, s inputStream, n uint64) ([]byte, error) {
+	b, err := s.read(n)
+	if len(b) > 0 || err != nil || n == 0 {
+		return b, err
+	}
+	aboutToWait(h)
+	return s.blockingRead(n)
+}
+
 func (st *p2Streams) blockingRead(h *hostInstance, s inputStream, p, r []cval) error {
-	b, err := s.blockingRead(chunk(p[1].U64()))
+	b, err := readOrWait(h, s, chunk(p[1].U64()))
 	r[0] = st.readResult(h, b, err)
 	return nil
 }
@@ -263,7 +279,7 @@ func (st *p2Streams) skip(h *hostInstance, s inputStream, p, r []cval) error {
 }
 
 func (st *p2Streams) blockingSkip(h *hostInstance, s inputStream, p, r []cval) error {
-	b, err := s.blockingRead(chunk(p[1].U64()))
+	b, err := readOrWait(h, s, chunk(p[1].U64()))
 	r[0] = st.countResult(h, len(b), err)
 	return nil
 }
@@ -330,13 +346,14 @@ func (st *p2Streams) writeZeroes(h *hostInstance, s outputStream, p, r []cval) e
 
 // writeAndFlush writes all of b as check-write permits, waiting for the
 // stream when it permits nothing, then flushes and waits for the flush.
-func writeAndFlush(s outputStream, b []byte) error {
+func writeAndFlush(h *hostInstance, s outputStream, b []byte) error {
 	for len(b) > 0 {
 		n, err := s.checkWrite()
 		if err != nil {
 			return err
 		}
 		if n == 0 {
+			aboutToWait(h)
 			<-s.ready()
 			continue
 		}
@@ -367,7 +384,7 @@ func (st *p2Streams) blockingWriteAndFlush(h *hostInstance, s outputStream, p, r
 	if err := blockingLimit("blocking-write-and-flush", uint64(len(b))); err != nil {
 		return err
 	}
-	r[0] = st.unitResult(h, writeAndFlush(s, b))
+	r[0] = st.unitResult(h, writeAndFlush(h, s, b))
 	return nil
 }
 
@@ -376,7 +393,7 @@ func (st *p2Streams) blockingWriteZeroesAndFlush(h *hostInstance, s outputStream
 	if err := blockingLimit("blocking-write-zeroes-and-flush", n); err != nil {
 		return err
 	}
-	r[0] = st.unitResult(h, writeAndFlush(s, make([]byte, n)))
+	r[0] = st.unitResult(h, writeAndFlush(h, s, make([]byte, n)))
 	return nil
 }
 
@@ -406,13 +423,13 @@ func (st *p2Streams) doSplice(h *hostInstance, dst outputStream, p, r []cval, bl
 	if err != nil {
 		return err
 	}
-	n, serr := spliceOnce(dst, src, p[2].U64(), blocking)
+	n, serr := spliceOnce(h, dst, src, p[2].U64(), blocking)
 	r[0] = st.countResult(h, n, serr)
 	return nil
 }
 
 // spliceOnce is one splice: it returns the count moved.
-func spliceOnce(dst outputStream, src inputStream, want uint64, blocking bool) (int, error) {
+func spliceOnce(h *hostInstance, dst outputStream, src inputStream, want uint64, blocking bool) (int, error) {
 	var allowed uint64
 	for {
 		var err error
@@ -422,6 +439,7 @@ func spliceOnce(dst outputStream, src inputStream, want uint64, blocking bool) (
 		if allowed > 0 || !blocking {
 			break
 		}
+		aboutToWait(h)
 		<-dst.ready()
 	}
 	k := min(want, allowed, p2ChunkMax)
@@ -431,7 +449,7 @@ func spliceOnce(dst outputStream, src inputStream, want uint64, blocking bool) (
 	var b []byte
 	var err error
 	if blocking {
-		b, err = src.blockingRead(k)
+		b, err = readOrWait(h, src, k)
 	} else {
 		b, err = src.read(k)
 	}

@@ -210,7 +210,7 @@ func (s *trickleStream) close() error         { return nil }
 
 func TestP2WriteAndFlushFollowsCheckWrite(t *testing.T) {
 	s := &trickleStream{}
-	if err := writeAndFlush(s, []byte("hello, world")); err != nil {
+	if err := writeAndFlush(nil, s, []byte("hello, world")); err != nil {
 		t.Fatal(err)
 	}
 	if s.buf.String() != "hello, world" {
@@ -224,7 +224,7 @@ func TestP2Splice(t *testing.T) {
 	dst := &trickleStream{}
 	var got int
 	for {
-		n, err := spliceOnce(dst, src, math.MaxUint64, true)
+		n, err := spliceOnce(nil, dst, src, math.MaxUint64, true)
 		if err != nil {
 			if err != io.EOF {
 				t.Fatal(err)
@@ -244,25 +244,33 @@ type chanSource chan struct{}
 func (c chanSource) ready() <-chan struct{} { return c }
 
 func TestP2Poll(t *testing.T) {
-	if _, err := pollSources(nil); err == nil {
+	if _, err := pollSources(nil, func() {}); err == nil {
 		t.Error("poll of no pollables succeeded")
 	}
-	if _, err := pollSources(make([]pollSource, p2PollMax+1)); err == nil {
+	if _, err := pollSources(make([]pollSource, p2PollMax+1), func() {}); err == nil {
 		t.Error("poll of too many pollables succeeded")
 	}
 	a, b, c := make(chanSource), make(chanSource), make(chanSource)
 	close(b)
-	if got, err := pollSources([]pollSource{a, b, c, b}); err != nil || len(got) != 2 || got[0] != 1 || got[1] != 3 {
+	waits := 0
+	waiting := func() { waits++ }
+	if got, err := pollSources([]pollSource{a, b, c, b}, waiting); err != nil || len(got) != 2 || got[0] != 1 || got[1] != 3 {
 		t.Errorf("poll with b ready: %v %v, want [1 3]", got, err)
+	}
+	if waits != 0 {
+		t.Errorf("beforeWait ran %d times for a poll that did not wait", waits)
 	}
 	go func() {
 		time.Sleep(20 * time.Millisecond)
 		close(c)
 	}()
 	start := time.Now()
-	got, err := pollSources([]pollSource{a, c, newTimerSource(p2MonoNow() + uint64(time.Hour))})
+	got, err := pollSources([]pollSource{a, c, newTimerSource(p2MonoNow() + uint64(time.Hour))}, waiting)
 	if err != nil || len(got) != 1 || got[0] != 1 {
 		t.Errorf("poll until c: %v %v, want [1]", got, err)
+	}
+	if waits != 1 {
+		t.Errorf("beforeWait ran %d times for a poll that waited, want 1", waits)
 	}
 	if time.Since(start) < 20*time.Millisecond {
 		t.Error("poll returned before anything was ready")

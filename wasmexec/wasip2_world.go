@@ -183,6 +183,11 @@ type p2Context struct {
 	// stdinStream is the one stream every get-stdin reads, made on the
 	// first call.
 	stdinStream inputStream
+	// beforeWait (nil: nothing) runs when the guest is about to wait on
+	// something that is not ready (a poll, a blocking read): a server
+	// sends the response bytes it holds then, so a guest never waits
+	// while output it flushed sits in a buffer.
+	beforeWait func()
 }
 
 // p2Data is what a hostInstance's data must implement for the WASI 0.2
@@ -198,6 +203,18 @@ func (c *p2Context) exited() (status int, ok bool) {
 		return 0, false
 	}
 	return *c.exitStatus, true
+}
+
+// aboutToWait runs h's beforeWait, if it has one.
+func aboutToWait(h *hostInstance) {
+	if h == nil {
+		return
+	}
+	if d, ok := h.data.(p2Data); ok {
+		if f := d.p2().beforeWait; f != nil {
+			f()
+		}
+	}
 }
 
 // p2ctx is the p2Context of h; an instance made without one traps.

@@ -6,6 +6,9 @@
 //   GET /stream?bytes=N  N bytes of the pattern byte i = i % 251
 //   GET /status/NNN    that status (200..599)
 //   GET /trap          executes `unreachable`
+//   GET /ticks?ms=M    "tick 1", a wait of M ms on a clock pollable, "tick 2",
+//                      each line flushed as it is written
+//   GET /busy-ticks?ms=M  the same, spinning on the clock instead of waiting
 // Build (hack/build-http-examples.sh):
 //   clang --target=wasm32-unknown-unknown -nostdlib -O2 -Wl,--no-entry handler.c
 //   jco embed --wit world.wit ...; jco new ...
@@ -47,6 +50,10 @@ IMPORT(IO, "[method]output-stream.blocking-write-and-flush") void stream_write(h
 IMPORT(IO, "[resource-drop]input-stream") void drop_input(handle);
 IMPORT(IO, "[resource-drop]output-stream") void drop_output(handle);
 IMPORT("wasi:io/error@0.2.10", "[resource-drop]error") void drop_error(handle);
+IMPORT("wasi:clocks/monotonic-clock@0.2.10", "now") uint64_t clock_now(void);
+IMPORT("wasi:clocks/monotonic-clock@0.2.10", "subscribe-duration") handle clock_after(uint64_t);
+IMPORT("wasi:io/poll@0.2.10", "[method]pollable.block") void pollable_block(handle);
+IMPORT("wasi:io/poll@0.2.10", "[resource-drop]pollable") void drop_pollable(handle);
 IMPORT("wasi:cli/stdout@0.2.10", "get-stdout") handle get_stdout(void);
 IMPORT("wasi:cli/stderr@0.2.10", "get-stderr") handle get_stderr(void);
 
@@ -214,6 +221,34 @@ static uint64_t stream(handle outparam, int64_t n) {
 	return (uint64_t)n;
 }
 
+enum { MAX_TICK_MS = 10000 };
+
+// ticks sends two lines ms apart: between them the guest waits on a
+// clock pollable, or (busy) spins on the clock without waiting. Each
+// line is flushed, so a client sees the first before the second.
+static uint64_t ticks(handle outparam, int64_t ms, int busy) {
+	handle body;
+	handle out = start(outparam, 200, "text/plain", 0, &body);
+	static const char first[] = "tick 1\n", second[] = "tick 2\n";
+	uint64_t sent = 0;
+	if (write(out, first, sizeof first - 1)) {
+		sent += sizeof first - 1;
+		uint64_t ns = (uint64_t)ms * 1000000;
+		if (busy) {
+			uint64_t until = clock_now() + ns;
+			while (clock_now() < until) {
+			}
+		} else {
+			handle p = clock_after(ns);
+			pollable_block(p);
+			drop_pollable(p);
+		}
+		if (write(out, second, sizeof second - 1)) sent += sizeof second - 1;
+	}
+	finish(out, body);
+	return sent;
+}
+
 __attribute__((export_name("wasi:http/incoming-handler@0.2.10#handle")))
 void handle_request(handle request, handle outparam) {
 	arena_top = 0;
@@ -250,6 +285,10 @@ void handle_request(handle request, handle outparam) {
 		int64_t n = parse(path + qpos + 7, plen - qpos - 7);
 		if (n < 0) sent = reply(outparam, status = 400, "bytes must be a whole number\n");
 		else sent = stream(outparam, n);
+	} else if (get && (equal(path, qpos, "/ticks") || equal(path, qpos, "/busy-ticks")) && prefix(path + qpos, plen - qpos, "?ms=")) {
+		int64_t ms = parse(path + qpos + 4, plen - qpos - 4);
+		if (ms < 0 || ms > MAX_TICK_MS) sent = reply(outparam, status = 400, "ms must be 0..10000\n");
+		else sent = ticks(outparam, ms, path[1] == 'b');
 	} else if (get && equal(path, qpos, "/trap")) {
 		log_to(get_stderr(), (const char *[]){"http-c: trapping on purpose"}, 1);
 		__builtin_trap();
