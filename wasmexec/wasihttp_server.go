@@ -243,6 +243,8 @@ func (p *httpProxy) MemoryLimitReached() bool { return false }
 
 func (p *httpProxy) Serve(l net.Listener, opts ServeOptions) error {
 	sv := p.newServer(opts)
+	defer sv.stdout.close()
+	defer sv.stderr.close()
 	stderr := sv.stderr
 	srv := &http.Server{
 		Handler:           sv,
@@ -274,8 +276,12 @@ func (p *httpProxy) newServer(opts ServeOptions) *server {
 		want = DefaultMaxInFlight
 	}
 	n := want
-	stdout, stderr := newSharedOutput(opts.Stdout), newSharedOutput(opts.Stderr)
-	sv := &server{proxy: p, sc: p.servedComponent, stdout: stdout, stderr: stderr}
+	sv := &server{proxy: p, sc: p.servedComponent, stdout: newSharedOutput(opts.Stdout), stderr: newSharedOutput(opts.Stderr)}
+	// What the setup says goes out before any instance writes.
+	setupLog := opts.Stderr
+	if setupLog == nil {
+		setupLog = io.Discard
+	}
 	// A pool of exactly as many instances as the slots admit: a request
 	// that got a slot always finds a free instance in the pool. When the
 	// bound is the default and the address space cannot hold its pool (a
@@ -294,7 +300,7 @@ func (p *httpProxy) newServer(opts ServeOptions) *server {
 			n /= 2
 			continue
 		}
-		fmt.Fprintf(stderr, "wasi:http: serving without the pooling allocator (slower instantiation): %s\n", oneLine(err))
+		fmt.Fprintf(setupLog, "wasi:http: serving without the pooling allocator (slower instantiation): %s\n", oneLine(err))
 		n = want
 		break
 	}
@@ -507,20 +513,26 @@ func (st *httpRequestState) setError(ec *httpErrorCode) error {
 }
 
 // sharedOutput is the task's stdout or stderr as all of a server's
-// instances write to it, a whole line at a time (lineWriter). One caller
-// at a time writes to w; what others bring meanwhile gathers in buf and
-// goes out in the next write. Under load the lines of many requests take
-// one write (one syscall, one wakeup of the shim that copies them), and
-// no line waits for more than the write under way.
+// instances write to it, a whole line at a time (lineWriter). Lines
+// gather for outputWindow and go out together from one goroutine: under
+// load, the lines of many requests take one write (one syscall, one
+// wakeup of the shim that copies them) instead of one each, which cost
+// a third of a hello's throughput. A line waits at most outputWindow
+// (and the write before it); close sends what is left.
 type sharedOutput struct {
-	mu      sync.Mutex
-	drained *sync.Cond // a write to w ended
-	w       io.Writer
-	buf     []byte // what waits for the write under way
-	spare   []byte // the buffer of the last write, reused
-	writing bool
-	err     error // w failed: every later write fails
+	mu     sync.Mutex
+	room   *sync.Cond // the flusher took buf: writers waiting for room go on
+	w      io.Writer
+	buf    []byte        // what waits for the next write
+	spare  []byte        // the buffer of the last write, reused
+	kick   chan struct{} // cap 1: buf has bytes; closed by close
+	done   chan struct{} // closed when the flusher has returned
+	closed bool          // after close, writes go straight to w
+	err    error         // w failed: every later write fails
 }
+
+// outputWindow is how long a line waits for others to go out with.
+const outputWindow = 2 * time.Millisecond
 
 // maxSharedOutput bounds what waits in a sharedOutput: past it, writers
 // wait as they would on a full pipe.
@@ -530,40 +542,77 @@ func newSharedOutput(w io.Writer) *sharedOutput {
 	if w == nil {
 		w = io.Discard
 	}
-	o := &sharedOutput{w: w}
-	o.drained = sync.NewCond(&o.mu)
+	o := &sharedOutput{w: w, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	o.room = sync.NewCond(&o.mu)
+	go o.flush()
 	return o
 }
 
 func (o *sharedOutput) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for o.writing && len(o.buf) > 0 && len(o.buf)+len(p) > maxSharedOutput && o.err == nil {
-		o.drained.Wait()
+	for len(o.buf) > 0 && len(o.buf)+len(p) > maxSharedOutput && o.err == nil && !o.closed {
+		o.room.Wait()
 	}
-	if o.err != nil {
+	switch {
+	case o.err != nil:
 		return 0, o.err
+	case o.closed:
+		n, err := o.w.Write(p)
+		o.err = err
+		return n, err
+	}
+	if len(o.buf) == 0 {
+		select {
+		case o.kick <- struct{}{}:
+		default:
+		}
 	}
 	o.buf = append(o.buf, p...)
-	if o.writing {
-		return len(p), nil
-	}
-	o.writing = true
-	for len(o.buf) > 0 && o.err == nil {
+	return len(p), nil
+}
+
+// flush is the goroutine that writes what gathered, outputWindow after
+// the first byte of it, until close.
+func (o *sharedOutput) flush() {
+	defer close(o.done)
+	for {
+		_, open := <-o.kick
+		if open {
+			time.Sleep(outputWindow)
+		}
+		o.mu.Lock()
 		out := o.buf
 		o.buf = o.spare[:0]
+		o.room.Broadcast()
 		o.mu.Unlock()
-		_, err := o.w.Write(out)
-		o.mu.Lock()
-		o.spare = out
-		if err != nil {
-			o.err = err
+		if len(out) > 0 {
+			_, err := o.w.Write(out)
+			o.mu.Lock()
+			if err != nil && o.err == nil {
+				o.err = err
+			}
+			o.spare = out[:0]
+			o.room.Broadcast()
+			o.mu.Unlock()
 		}
-		o.drained.Broadcast()
+		if !open {
+			return
+		}
 	}
-	o.writing = false
-	o.buf = o.buf[:0]
-	return len(p), o.err
+}
+
+// close writes what waits and ends the flusher; later writes go straight
+// to w (an instance that outlived the server's grace).
+func (o *sharedOutput) close() {
+	o.mu.Lock()
+	if !o.closed {
+		o.closed = true
+		close(o.kick)
+		o.room.Broadcast()
+	}
+	o.mu.Unlock()
+	<-o.done
 }
 
 // maxLogLine bounds what a lineWriter holds waiting for a newline.

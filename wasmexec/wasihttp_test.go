@@ -164,7 +164,9 @@ func TestHTTPProxyC(t *testing.T) {
 	if code, body := get(t, ts.url+"/nowhere"); code != 404 || body != "not found\n" {
 		t.Errorf("GET /nowhere: %d %q", code, body)
 	}
-	// The guest's stdout and stderr arrive as whole lines.
+	// The guest's stdout and stderr arrive as whole lines, all of them
+	// once Serve returned.
+	ts.shutdown(t)
 	for _, line := range strings.Split(strings.TrimSpace(ts.stdout.String()), "\n") {
 		if !strings.HasPrefix(line, "http-c: ") {
 			t.Errorf("stdout line %q", line)
@@ -467,6 +469,7 @@ func TestHTTPProxyNoResponse(t *testing.T) {
 					t.Errorf("status %d, want 500", code)
 				}
 			}
+			ts.shutdown(t)
 			if !strings.Contains(ts.stderr.String(), tc.log) {
 				t.Errorf("stderr %q lacks %q", ts.stderr.String(), tc.log)
 			}
@@ -627,12 +630,27 @@ func (w *slowWriter) Write(p []byte) (int, error) {
 	return w.buf.Write(p)
 }
 
+func (w *slowWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
 // TestSharedOutput: the lines of concurrent writers arrive whole and in
-// each writer's order, those written during a write go out together in
-// the next one, and a writer that failed fails every later write.
+// each writer's order, those written close together go out in one
+// write, a line goes out without waiting for more, and a writer that
+// failed fails every later write.
 func TestSharedOutput(t *testing.T) {
 	w := &slowWriter{}
 	o := newSharedOutput(w)
+	fmt.Fprintf(o, "alone\n")
+	for deadline := time.Now().Add(5 * time.Second); w.String() != "alone\n"; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a lone line did not go out: %q", w.String())
+		}
+	}
+	w.buf.Reset()
+	w.writes = 0
 	const writers, lines = 16, 50
 	var wg sync.WaitGroup
 	for i := range writers {
@@ -648,7 +666,12 @@ func TestSharedOutput(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	// The last writer out wrote what was left before it returned.
+	o.close()
+	if _, err := fmt.Fprintf(o, "after close\n"); err != nil || !strings.HasSuffix(w.String(), "after close\n") {
+		t.Errorf("a write after close: %v, output ends %q", err, w.String()[max(0, len(w.String())-20):])
+	}
+	w.buf.Truncate(w.buf.Len() - len("after close\n"))
+	w.writes--
 	next := make([]int, writers)
 	for _, line := range strings.Split(strings.TrimSuffix(w.buf.String(), "\n"), "\n") {
 		var i, j int
@@ -671,11 +694,15 @@ func TestSharedOutput(t *testing.T) {
 	}
 
 	broken := newSharedOutput(errWriter{})
-	if _, err := broken.Write([]byte("a\n")); err == nil {
-		t.Error("a write to a failing writer succeeded")
-	}
-	if _, err := broken.Write([]byte("b\n")); err == nil {
-		t.Error("the write after a failed one succeeded")
+	defer broken.close()
+	broken.Write([]byte("a\n"))
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, err := broken.Write([]byte("b\n")); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("writes go on succeeding after the writer failed")
+		}
 	}
 }
 
