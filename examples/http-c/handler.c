@@ -119,9 +119,16 @@ static int write(handle out, const void *buf, size_t n) {
 	return 1;
 }
 
+// log_to writes the parts as one line (cut at 512 bytes) in one call, as
+// a buffered print does, and drops the stream it got.
 static void log_to(handle stream, const char *parts[], int count) {
-	for (int i = 0; i < count; i++) write(stream, parts[i], length(parts[i]));
-	write(stream, "\n", 1);
+	char line[512];
+	size_t n = 0;
+	for (int i = 0; i < count; i++)
+		for (const char *c = parts[i]; *c && n < sizeof line - 1; c++) line[n++] = *c;
+	line[n++] = '\n';
+	write(stream, line, n);
+	drop_output(stream);
 }
 
 // decimal formats v into buf (at least 21 bytes) and returns buf.
@@ -213,6 +220,7 @@ static uint64_t echo(handle request, handle outparam) {
 static uint64_t stream(handle outparam, int64_t n) {
 	handle body;
 	handle out = start(outparam, 200, "application/octet-stream", 0, &body);
+	for (int i = 0; i < PIECE + PERIOD; i++) pattern[i] = i % PERIOD;
 	for (int64_t off = 0; off < n; off += PIECE) {
 		size_t k = n - off < PIECE ? (size_t)(n - off) : PIECE;
 		if (!write(out, pattern + off % PERIOD, k)) break;
@@ -252,7 +260,6 @@ static uint64_t ticks(handle outparam, int64_t ms, int busy) {
 __attribute__((export_name("wasi:http/incoming-handler@0.2.10#handle")))
 void handle_request(handle request, handle outparam) {
 	arena_top = 0;
-	for (int i = 0; i < PIECE + PERIOD; i++) pattern[i] = i % PERIOD;
 	struct ret_string m, p;
 	request_method(request, &m);
 	request_path(request, &p);
