@@ -15,7 +15,9 @@ import (
 
 // hostFunc implements a host function: params are the component values
 // the guest passed, results has room for the function's result (none or
-// one) and the function fills it. An error traps the guest.
+// one) and the function fills it. An error traps the guest. Both slices
+// are the instance's scratch, reused by its next call: a function may
+// keep the values in them, never the slices.
 type hostFunc func(h *hostInstance, params []cval, results []cval) error
 
 type hostFuncDef struct {

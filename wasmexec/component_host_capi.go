@@ -338,6 +338,10 @@ type hostInstance struct {
 	ctx   *C.wasmtime_context_t
 	self  cgo.Handle
 	inst  C.wasmtime_component_instance_t
+	// scratch holds a host call's parameters and results: an instance's
+	// calls come one at a time (a host function cannot call back into
+	// its guest), and a request makes dozens of them.
+	scratch []cval
 }
 
 // newError makes a wasmtime error (a trap when a host callback returns
@@ -578,13 +582,20 @@ func hostCall(def *hostFuncDef, ctx *C.wasmtime_context_t, args, results []C.was
 			err = fmt.Errorf("host function %s#%s panicked: %v", def.instance, def.name, r)
 		}
 	}()
-	params := make([]cval, len(args))
+	n := len(args) + len(results)
+	if cap(h.scratch) < n {
+		h.scratch = make([]cval, n)
+	}
+	vals := h.scratch[:n]
+	// What the values point to is the call's; the next call must not
+	// keep it alive.
+	defer clear(vals)
+	params, out := vals[:len(args):len(args)], vals[len(args):]
 	for i := range args {
 		if params[i], err = h.fromC(&args[i]); err != nil {
 			return fmt.Errorf("%s#%s: parameter %d: %w", def.instance, def.name, i, err)
 		}
 	}
-	out := make([]cval, len(results))
 	if err := def.fn(h, params, out); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,7 +50,19 @@ type ServeOptions struct {
 	// MaxInFlight bounds the instances alive at once; more requests
 	// wait for one to finish. 0 is DefaultMaxInFlight.
 	MaxInFlight int
+
+	// maxRunning replaces runningBound's result (tests).
+	maxRunning int
 }
+
+// runningBound is how many instances may run guest code at once (an
+// instance that waits on I/O does not count): twice the Ps that run Go
+// code, so that a core whose instance is in a host call's syscall has
+// another to run, and no more, so that a burst of requests does not
+// become as many instances, each with its memory and a thread, taking
+// turns on the cores. Requests beyond it wait in Go, before they have an
+// instance.
+func runningBound() int { return max(2, 2*runtime.GOMAXPROCS(0)) }
 
 // DefaultMaxInFlight is the default bound on concurrent instances. A
 // request holds its instance (and an OS thread, when the guest blocks
@@ -305,6 +318,11 @@ func (p *httpProxy) newServer(opts ServeOptions) *server {
 		break
 	}
 	sv.slots = make(chan struct{}, n)
+	running := opts.maxRunning
+	if running <= 0 {
+		running = runningBound()
+	}
+	sv.running = make(chan struct{}, running)
 	return sv
 }
 
@@ -318,6 +336,7 @@ type server struct {
 	sc             *servedComponent // the engine that makes its instances
 	stdout, stderr *sharedOutput
 	slots          chan struct{} // a token per instance alive
+	running        chan struct{} // a token per instance running guest code
 }
 
 // httpRequestState is the data of a request's instance: the WASI
@@ -369,8 +388,21 @@ func (sv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	stdout, stderr := &lineWriter{dst: sv.stdout}, &lineWriter{dst: sv.stderr}
 	st := &httpRequestState{proxy: p, ctx: r.Context(), w: w,
 		p2ctx: p2Context{stdout: stdout, stderr: stderr, env: p.env, args: p.cfg.Args}}
-	st.p2ctx.beforeWait = st.sendPending
+	// The instance runs while it holds a running token, from before it
+	// is made to after it is closed, and gives the token up while its
+	// guest waits.
+	select {
+	case sv.running <- struct{}{}:
+	case <-r.Context().Done():
+		return
+	}
+	st.p2ctx.beforeWait = func() {
+		st.sendPending()
+		<-sv.running
+	}
+	st.p2ctx.afterWait = func() { sv.running <- struct{}{} }
 	err = sv.handle(st, req)
+	<-sv.running
 	stdout.flush()
 	stderr.flush()
 	sv.finish(st, r, err)

@@ -709,3 +709,56 @@ func TestSharedOutput(t *testing.T) {
 type errWriter struct{}
 
 func (errWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
+
+// TestHTTPProxyRunningBound: with room for one running instance, guests
+// that wait on a pollable do not hold it (two waiting requests and a
+// hello all end in about one wait), while guests that spin do (two
+// spinning requests take turns).
+func TestHTTPProxyRunningBound(t *testing.T) {
+	prog, err := Prepare(Config{ModulePath: httpExample(t, "http-c.wasm")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	stop := make(chan struct{})
+	served := make(chan error, 1)
+	go func() {
+		served <- prog.(HTTPProxy).Serve(l, ServeOptions{Stop: stop, Grace: 5 * time.Second, maxRunning: 1})
+	}()
+	defer func() {
+		close(stop)
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+	}()
+	url := "http://" + l.Addr().String()
+	const hold = time.Second
+	// all sends the requests at once and returns how long the last took.
+	all := func(paths ...string) time.Duration {
+		start := time.Now()
+		var wg sync.WaitGroup
+		for _, path := range paths {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if code, body := get(t, url+path); code != 200 {
+					t.Errorf("GET %s: %d %q", path, code, body)
+				}
+			}()
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	ms := hold.Milliseconds()
+	if took := all(fmt.Sprintf("/ticks?ms=%d", ms), fmt.Sprintf("/ticks?ms=%d", ms), "/"); took >= 2*hold {
+		t.Errorf("two waiting guests and a hello took %v: a waiting guest held the running slot", took)
+	}
+	if took := all(fmt.Sprintf("/busy-ticks?ms=%d", ms), fmt.Sprintf("/busy-ticks?ms=%d", ms)); took < 2*hold {
+		t.Errorf("two spinning guests took %v with one running slot: they ran at once", took)
+	}
+}

@@ -95,8 +95,7 @@ func defineP2Poll(w *p2World, name string) {
 			return err
 		}
 		if c := s.ready(); !isReady(c) {
-			aboutToWait(h)
-			<-c
+			waitFor(h, func() { <-c })
 		}
 		return nil
 	})
@@ -110,7 +109,7 @@ func defineP2Poll(w *p2World, name string) {
 			}
 			sources[i] = s
 		}
-		ready, err := pollSources(sources, func() { aboutToWait(h) })
+		ready, err := pollSources(sources, func(block func()) { waitFor(h, block) })
 		if err != nil {
 			return err
 		}
@@ -134,9 +133,9 @@ func isReady(c <-chan struct{}) bool {
 
 // pollSources waits until at least one of sources is ready and returns
 // the indices of those that are; an empty list, or one too long to wait
-// on, is an error (a trap, as in wasmtime). beforeWait runs when none is
-// ready yet.
-func pollSources(sources []pollSource, beforeWait func()) ([]uint32, error) {
+// on, is an error (a trap, as in wasmtime). When none is ready yet, the
+// wait is passed to wait.
+func pollSources(sources []pollSource, wait func(block func())) ([]uint32, error) {
 	if len(sources) == 0 {
 		return nil, errors.New("poll: empty list of pollables")
 	}
@@ -150,7 +149,6 @@ func pollSources(sources []pollSource, beforeWait func()) ([]uint32, error) {
 	if ready := readyIndices(chans); len(ready) > 0 {
 		return ready, nil
 	}
-	beforeWait()
 	// Wait on each distinct channel once.
 	seen := map[<-chan struct{}]bool{}
 	cases := make([]reflect.SelectCase, 0, len(chans))
@@ -160,7 +158,7 @@ func pollSources(sources []pollSource, beforeWait func()) ([]uint32, error) {
 			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(c)})
 		}
 	}
-	reflect.Select(cases)
+	wait(func() { reflect.Select(cases) })
 	return readyIndices(chans), nil
 }
 
@@ -255,15 +253,15 @@ func (st *p2Streams) read(h *hostInstance, s inputStream, p, r []cval) error {
 	return nil
 }
 
-// readOrWait is a blocking read of up to n bytes that runs the
-// instance's beforeWait when it has to wait.
+// readOrWait is a blocking read of up to n bytes, whose wait, if it has
+// to wait, is the instance's (waitFor).
 func readOrWait(h *hostInstance, s inputStream, n uint64) ([]byte, error) {
 	b, err := s.read(n)
 	if len(b) > 0 || err != nil || n == 0 {
 		return b, err
 	}
-	aboutToWait(h)
-	return s.blockingRead(n)
+	waitFor(h, func() { b, err = s.blockingRead(n) })
+	return b, err
 }
 
 func (st *p2Streams) blockingRead(h *hostInstance, s inputStream, p, r []cval) error {
@@ -353,8 +351,7 @@ func writeAndFlush(h *hostInstance, s outputStream, b []byte) error {
 			return err
 		}
 		if n == 0 {
-			aboutToWait(h)
-			<-s.ready()
+			waitFor(h, func() { <-s.ready() })
 			continue
 		}
 		k := min(n, uint64(len(b)), p2ChunkMax)
@@ -439,8 +436,7 @@ func spliceOnce(h *hostInstance, dst outputStream, src inputStream, want uint64,
 		if allowed > 0 || !blocking {
 			break
 		}
-		aboutToWait(h)
-		<-dst.ready()
+		waitFor(h, func() { <-dst.ready() })
 	}
 	k := min(want, allowed, p2ChunkMax)
 	if k == 0 {

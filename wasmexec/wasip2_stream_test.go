@@ -244,21 +244,21 @@ type chanSource chan struct{}
 func (c chanSource) ready() <-chan struct{} { return c }
 
 func TestP2Poll(t *testing.T) {
-	if _, err := pollSources(nil, func() {}); err == nil {
+	if _, err := pollSources(nil, func(block func()) { block() }); err == nil {
 		t.Error("poll of no pollables succeeded")
 	}
-	if _, err := pollSources(make([]pollSource, p2PollMax+1), func() {}); err == nil {
+	if _, err := pollSources(make([]pollSource, p2PollMax+1), func(block func()) { block() }); err == nil {
 		t.Error("poll of too many pollables succeeded")
 	}
 	a, b, c := make(chanSource), make(chanSource), make(chanSource)
 	close(b)
 	waits := 0
-	waiting := func() { waits++ }
+	waiting := func(block func()) { waits++; block() }
 	if got, err := pollSources([]pollSource{a, b, c, b}, waiting); err != nil || len(got) != 2 || got[0] != 1 || got[1] != 3 {
 		t.Errorf("poll with b ready: %v %v, want [1 3]", got, err)
 	}
 	if waits != 0 {
-		t.Errorf("beforeWait ran %d times for a poll that did not wait", waits)
+		t.Errorf("the wait ran %d times for a poll that did not wait", waits)
 	}
 	go func() {
 		time.Sleep(20 * time.Millisecond)
@@ -270,7 +270,7 @@ func TestP2Poll(t *testing.T) {
 		t.Errorf("poll until c: %v %v, want [1]", got, err)
 	}
 	if waits != 1 {
-		t.Errorf("beforeWait ran %d times for a poll that waited, want 1", waits)
+		t.Errorf("the wait ran %d times for a poll that waited, want 1", waits)
 	}
 	if time.Since(start) < 20*time.Millisecond {
 		t.Error("poll returned before anything was ready")

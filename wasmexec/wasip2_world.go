@@ -183,11 +183,12 @@ type p2Context struct {
 	// stdinStream is the one stream every get-stdin reads, made on the
 	// first call.
 	stdinStream inputStream
-	// beforeWait (nil: nothing) runs when the guest is about to wait on
-	// something that is not ready (a poll, a blocking read): a server
-	// sends the response bytes it holds then, so a guest never waits
-	// while output it flushed sits in a buffer.
-	beforeWait func()
+	// beforeWait and afterWait (nil: nothing) run around every wait of
+	// the guest on something that is not ready (a poll, a blocking read
+	// or write). A server sends the response bytes the guest flushed
+	// before it, so a guest never waits while they sit in a buffer, and
+	// lets another request run meanwhile.
+	beforeWait, afterWait func()
 }
 
 // p2Data is what a hostInstance's data must implement for the WASI 0.2
@@ -205,16 +206,21 @@ func (c *p2Context) exited() (status int, ok bool) {
 	return *c.exitStatus, true
 }
 
-// aboutToWait runs h's beforeWait, if it has one.
-func aboutToWait(h *hostInstance) {
-	if h == nil {
-		return
-	}
-	if d, ok := h.data.(p2Data); ok {
-		if f := d.p2().beforeWait; f != nil {
-			f()
+// waitFor runs block, a wait of h's guest, between h's beforeWait and
+// afterWait.
+func waitFor(h *hostInstance, block func()) {
+	if h != nil {
+		if d, ok := h.data.(p2Data); ok {
+			c := d.p2()
+			if c.beforeWait != nil {
+				c.beforeWait()
+			}
+			if c.afterWait != nil {
+				defer c.afterWait()
+			}
 		}
 	}
+	block()
 }
 
 // p2ctx is the p2Context of h; an instance made without one traps.
