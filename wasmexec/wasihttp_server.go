@@ -51,8 +51,10 @@ type ServeOptions struct {
 	// wait for one to finish. 0 is DefaultMaxInFlight.
 	MaxInFlight int
 
-	// maxRunning replaces runningBound's result (tests).
+	// maxRunning and turnBudget replace runningBound's result and
+	// defaultTurnBudget (tests).
 	maxRunning int
+	turnBudget time.Duration
 }
 
 // runningBound is how many instances may run guest code at once (an
@@ -63,6 +65,57 @@ type ServeOptions struct {
 // turns on the cores. Requests beyond it wait in Go, before they have an
 // instance.
 func runningBound() int { return max(2, 2*runtime.GOMAXPROCS(0)) }
+
+// defaultTurnBudget is how long an instance may compute without waiting
+// before it gives its running token up and computes on without one: a
+// guest that loops (or a long computation) must not hold one of a few
+// tokens and stall every other request. It then competes for the cores
+// as every instance did before the tokens.
+const defaultTurnBudget = 100 * time.Millisecond
+
+// turn is a request's claim on one of the server's running tokens.
+type turn struct {
+	gate   chan struct{}
+	budget time.Duration
+	mu     sync.Mutex // guards held and timer against the budget's timer
+	held   bool
+	timer  *time.Timer
+}
+
+// start takes a token for the request; false if ctx ended first.
+func (t *turn) start(ctx context.Context) bool {
+	select {
+	case t.gate <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.held = true
+	t.timer = time.AfterFunc(t.budget, t.yield)
+	return true
+}
+
+// resume takes a token again after a wait.
+func (t *turn) resume() {
+	t.gate <- struct{}{}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.held = true
+	t.timer.Reset(t.budget)
+}
+
+// yield gives the token up, if the request still holds it: before a
+// wait, at the end, or when the budget ran out.
+func (t *turn) yield() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.timer.Stop()
+	if t.held {
+		t.held = false
+		<-t.gate
+	}
+}
 
 // DefaultMaxInFlight is the default bound on concurrent instances. A
 // request holds its instance (and an OS thread, when the guest blocks
@@ -323,6 +376,10 @@ func (p *httpProxy) newServer(opts ServeOptions) *server {
 		running = runningBound()
 	}
 	sv.running = make(chan struct{}, running)
+	sv.turnBudget = opts.turnBudget
+	if sv.turnBudget <= 0 {
+		sv.turnBudget = defaultTurnBudget
+	}
 	return sv
 }
 
@@ -337,6 +394,7 @@ type server struct {
 	stdout, stderr *sharedOutput
 	slots          chan struct{} // a token per instance alive
 	running        chan struct{} // a token per instance running guest code
+	turnBudget     time.Duration
 }
 
 // httpRequestState is the data of a request's instance: the WASI
@@ -390,19 +448,18 @@ func (sv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p2ctx: p2Context{stdout: stdout, stderr: stderr, env: p.env, args: p.cfg.Args}}
 	// The instance runs while it holds a running token, from before it
 	// is made to after it is closed, and gives the token up while its
-	// guest waits.
-	select {
-	case sv.running <- struct{}{}:
-	case <-r.Context().Done():
+	// guest waits or once it computed for the turn's budget.
+	tr := &turn{gate: sv.running, budget: sv.turnBudget}
+	if !tr.start(r.Context()) {
 		return
 	}
 	st.p2ctx.beforeWait = func() {
 		st.sendPending()
-		<-sv.running
+		tr.yield()
 	}
-	st.p2ctx.afterWait = func() { sv.running <- struct{}{} }
+	st.p2ctx.afterWait = tr.resume
 	err = sv.handle(st, req)
-	<-sv.running
+	tr.yield()
 	stdout.flush()
 	stderr.flush()
 	sv.finish(st, r, err)

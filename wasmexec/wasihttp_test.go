@@ -713,52 +713,68 @@ func (errWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe"
 // TestHTTPProxyRunningBound: with room for one running instance, guests
 // that wait on a pollable do not hold it (two waiting requests and a
 // hello all end in about one wait), while guests that spin do (two
-// spinning requests take turns).
+// spinning requests take turns), but only for the turn's budget (a
+// hello gets through beside a guest that spins for long).
 func TestHTTPProxyRunningBound(t *testing.T) {
+	const hold = time.Second
+	ms := hold.Milliseconds()
+	url := serveRunning(t, time.Minute)
+	if took := getAll(t, url, fmt.Sprintf("/ticks?ms=%d", ms), fmt.Sprintf("/ticks?ms=%d", ms), "/"); took >= 2*hold {
+		t.Errorf("two waiting guests and a hello took %v: a waiting guest held the running slot", took)
+	}
+	if took := getAll(t, url, fmt.Sprintf("/busy-ticks?ms=%d", ms), fmt.Sprintf("/busy-ticks?ms=%d", ms)); took < 2*hold {
+		t.Errorf("two spinning guests took %v with one running slot: they ran at once", took)
+	}
+
+	url = serveRunning(t, 100*time.Millisecond)
+	spun := make(chan time.Duration, 1)
+	go func() { spun <- getAll(t, url, fmt.Sprintf("/busy-ticks?ms=%d", 3*ms)) }()
+	time.Sleep(hold / 4)
+	if took := getAll(t, url, "/"); took > hold {
+		t.Errorf("a hello beside a guest that spins took %v: the spinning guest kept the running slot past its budget", took)
+	}
+	<-spun
+}
+
+// serveRunning serves http-c with one running token and the turn budget.
+func serveRunning(t *testing.T, budget time.Duration) string {
 	prog, err := Prepare(Config{ModulePath: httpExample(t, "http-c.wasm")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer prog.Close()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
 	stop := make(chan struct{})
 	served := make(chan error, 1)
 	go func() {
-		served <- prog.(HTTPProxy).Serve(l, ServeOptions{Stop: stop, Grace: 5 * time.Second, maxRunning: 1})
+		served <- prog.(HTTPProxy).Serve(l, ServeOptions{Stop: stop, Grace: 5 * time.Second, maxRunning: 1, turnBudget: budget})
 	}()
-	defer func() {
+	t.Cleanup(func() {
 		close(stop)
 		if err := <-served; err != nil {
 			t.Error(err)
 		}
-	}()
-	url := "http://" + l.Addr().String()
-	const hold = time.Second
-	// all sends the requests at once and returns how long the last took.
-	all := func(paths ...string) time.Duration {
-		start := time.Now()
-		var wg sync.WaitGroup
-		for _, path := range paths {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if code, body := get(t, url+path); code != 200 {
-					t.Errorf("GET %s: %d %q", path, code, body)
-				}
-			}()
-		}
-		wg.Wait()
-		return time.Since(start)
+		l.Close()
+		prog.Close()
+	})
+	return "http://" + l.Addr().String()
+}
+
+// getAll sends GETs of paths at once and returns how long the last took.
+func getAll(t *testing.T, url string, paths ...string) time.Duration {
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, path := range paths {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if code, body := get(t, url+path); code != 200 {
+				t.Errorf("GET %s: %d %q", path, code, body)
+			}
+		}()
 	}
-	ms := hold.Milliseconds()
-	if took := all(fmt.Sprintf("/ticks?ms=%d", ms), fmt.Sprintf("/ticks?ms=%d", ms), "/"); took >= 2*hold {
-		t.Errorf("two waiting guests and a hello took %v: a waiting guest held the running slot", took)
-	}
-	if took := all(fmt.Sprintf("/busy-ticks?ms=%d", ms), fmt.Sprintf("/busy-ticks?ms=%d", ms)); took < 2*hold {
-		t.Errorf("two spinning guests took %v with one running slot: they ran at once", took)
-	}
+	wg.Wait()
+	return time.Since(start)
 }
