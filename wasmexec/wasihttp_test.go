@@ -480,35 +480,18 @@ func TestHTTPProxyNoResponse(t *testing.T) {
 // TestHTTPProxyMaxInFlight: with one slot, requests wait their turn
 // instead of failing.
 func TestHTTPProxyMaxInFlight(t *testing.T) {
-	prog, err := Prepare(Config{ModulePath: httpExample(t, "http-c.wasm")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prog.Close()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	served := make(chan error, 1)
-	go func() {
-		served <- prog.(HTTPProxy).Serve(l, ServeOptions{Stop: stop, Grace: time.Second, MaxInFlight: 1})
-	}()
+	url := serveC(t, ServeOptions{Grace: time.Second, MaxInFlight: 1})
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if code, body := get(t, "http://"+l.Addr().String()+"/"); code != 200 || body != "hello from wasi:http\n" {
+			if code, body := get(t, url+"/"); code != 200 || body != "hello from wasi:http\n" {
 				t.Errorf("GET /: %d %q", code, body)
 			}
 		}()
 	}
 	wg.Wait()
-	close(stop)
-	if err := <-served; err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestHTTPDeclarationsMatchHeaders(t *testing.T) {
@@ -718,7 +701,7 @@ func (errWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe"
 func TestHTTPProxyRunningBound(t *testing.T) {
 	const hold = time.Second
 	ms := hold.Milliseconds()
-	url := serveRunning(t, time.Minute)
+	url := serveC(t, ServeOptions{Grace: 5 * time.Second, maxRunning: 1, turnBudget: time.Minute})
 	if took := getAll(t, url, fmt.Sprintf("/ticks?ms=%d", ms), fmt.Sprintf("/ticks?ms=%d", ms), "/"); took >= 2*hold {
 		t.Errorf("two waiting guests and a hello took %v: a waiting guest held the running slot", took)
 	}
@@ -726,7 +709,7 @@ func TestHTTPProxyRunningBound(t *testing.T) {
 		t.Errorf("two spinning guests took %v with one running slot: they ran at once", took)
 	}
 
-	url = serveRunning(t, 100*time.Millisecond)
+	url = serveC(t, ServeOptions{Grace: 5 * time.Second, maxRunning: 1, turnBudget: 100 * time.Millisecond})
 	spun := make(chan time.Duration, 1)
 	go func() { spun <- getAll(t, url, fmt.Sprintf("/busy-ticks?ms=%d", 3*ms)) }()
 	time.Sleep(hold / 4)
@@ -736,8 +719,9 @@ func TestHTTPProxyRunningBound(t *testing.T) {
 	<-spun
 }
 
-// serveRunning serves http-c with one running token and the turn budget.
-func serveRunning(t *testing.T, budget time.Duration) string {
+// serveC serves http-c with opts (Stop is the test's end) and returns
+// its URL.
+func serveC(t *testing.T, opts ServeOptions) string {
 	prog, err := Prepare(Config{ModulePath: httpExample(t, "http-c.wasm")})
 	if err != nil {
 		t.Fatal(err)
@@ -747,10 +731,9 @@ func serveRunning(t *testing.T, budget time.Duration) string {
 		t.Fatal(err)
 	}
 	stop := make(chan struct{})
+	opts.Stop = stop
 	served := make(chan error, 1)
-	go func() {
-		served <- prog.(HTTPProxy).Serve(l, ServeOptions{Stop: stop, Grace: 5 * time.Second, maxRunning: 1, turnBudget: budget})
-	}()
+	go func() { served <- prog.(HTTPProxy).Serve(l, opts) }()
 	t.Cleanup(func() {
 		close(stop)
 		if err := <-served; err != nil {
