@@ -164,6 +164,9 @@ func TestHTTPProxyC(t *testing.T) {
 	if code, body := get(t, ts.url+"/nowhere"); code != 404 || body != "not found\n" {
 		t.Errorf("GET /nowhere: %d %q", code, body)
 	}
+	if code, body := get(t, ts.url+"/hello"); code != 200 || body != "hello from wasi:http\n" {
+		t.Errorf("GET /hello: %d %q", code, body)
+	}
 	// The guest's stdout and stderr arrive as whole lines, all of them
 	// once Serve returned.
 	ts.shutdown(t)
@@ -177,6 +180,9 @@ func TestHTTPProxyC(t *testing.T) {
 	}
 	if !strings.Contains(ts.stderr.String(), "wasm trap") {
 		t.Errorf("stderr lacks the trap:\n%s", ts.stderr.String())
+	}
+	if strings.Contains(ts.stdout.String()+ts.stderr.String(), "/hello") {
+		t.Errorf("GET /hello printed a line:\n%s\n%s", ts.stdout.String(), ts.stderr.String())
 	}
 }
 

@@ -182,8 +182,14 @@ type httpServer struct {
 	// WASMTIME_HTTP_PROXY_SOCKET_ADDR; otherwise examples/net/go's hand-over
 	// (WASI_TCP_LISTEN under the shim, fdlisten under runc).
 	proxy bool
-	body  string // the answer to GET /
+	body  string // the answer to GET path
+	path  string // what the load gets; "" is /
 	opts  []oci.SpecOpts
+}
+
+// target is the URL the load sends to server s of v.
+func (v httpServer) target(s *server) string {
+	return s.url + strings.TrimPrefix(v.path, "/")
 }
 
 // netServers are examples/net/go natively under runc, as wasm under the
@@ -264,7 +270,7 @@ func (e *env) loadServers(test string, vs []httpServer, conns, requests, rounds 
 			return nil, err
 		}
 		servers[i] = s
-		warm := loadSpec{URL: s.url, Conns: conns, Requests: max(conns*10, requests/20), Duration: limit / 4, Want: v.body}
+		warm := loadSpec{URL: v.target(s), Conns: conns, Requests: max(conns*10, requests/20), Duration: limit / 4, Want: v.body}
 		if _, err := runLoad(ctx, warm); err != nil {
 			return nil, err
 		}
@@ -275,7 +281,7 @@ func (e *env) loadServers(test string, vs []httpServer, conns, requests, rounds 
 	for k := 0; k < rounds; k++ {
 		progress(fmt.Sprintf("%s: round %d/%d, %d requests over %d connections per server (at most %s each)", test, k+1, rounds, per, conns, limit/time.Duration(rounds)))
 		for i, v := range vs {
-			res, err := runLoad(ctx, loadSpec{URL: servers[i].url, Conns: conns, Requests: per, Duration: max(time.Second, limit/time.Duration(rounds)), Want: v.body})
+			res, err := runLoad(ctx, loadSpec{URL: v.target(servers[i]), Conns: conns, Requests: per, Duration: max(time.Second, limit/time.Duration(rounds)), Want: v.body})
 			if err != nil {
 				return nil, err
 			}

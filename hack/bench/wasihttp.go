@@ -40,6 +40,7 @@ func (e *env) wasiHTTPServers() []httpServer {
 		{label: "runc", server: "examples/net/go, native net/http (fdlisten)", rt: e.runc, prog: "go-server", body: helloBody},
 		{label: "wasm-js", server: "http-js-incoming-handler (componentize-js), an instance per request", rt: e.wasm, prog: "http-js-incoming-handler", proxy: true, body: wasiHTTPHello},
 		{label: "wasm-c", server: "http-c (C, no libc), an instance per request", rt: e.wasm, prog: "http-c", proxy: true, body: wasiHTTPHello},
+		{label: "wasm-c-bare", server: "http-c GET /hello: no log line, as the anchor's hello", rt: e.wasm, prog: "http-c", proxy: true, body: wasiHTTPHello, path: "/hello"},
 	}
 }
 
