@@ -486,7 +486,7 @@ func TestHTTPProxyNoResponse(t *testing.T) {
 // TestHTTPProxyMaxInFlight: with one slot, requests wait their turn
 // instead of failing.
 func TestHTTPProxyMaxInFlight(t *testing.T) {
-	url := serveC(t, ServeOptions{Grace: time.Second, MaxInFlight: 1})
+	url := serveC(t, Config{}, ServeOptions{Grace: time.Second, MaxInFlight: 1})
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
@@ -544,6 +544,22 @@ func TestHTTPProxyMemoryLimit(t *testing.T) {
 		t.Fatalf("http-c under a 64 MiB limit: %v", err)
 	}
 	prog.Close()
+
+	// Each instance has the whole limit: 32 MiB more fits, one request
+	// after another, 100 MiB does not, and the server serves on.
+	url := serveC(t, Config{MaxMemoryBytes: 64 << 20}, ServeOptions{Grace: time.Second})
+	for _, tc := range []struct {
+		path string
+		code int
+	}{{"/grow?mb=32", 200}, {"/grow?mb=32", 200}, {"/grow?mb=100", 507}, {"/", 200}} {
+		if code, body := get(t, url+tc.path); code != tc.code {
+			t.Errorf("GET %s: %d %q, want %d", tc.path, code, body, tc.code)
+		}
+	}
+	// Without a limit, the same 100 MiB is granted.
+	if code, body := get(t, serveC(t, Config{}, ServeOptions{Grace: time.Second})+"/grow?mb=100"); code != 200 {
+		t.Errorf("GET /grow?mb=100 without a limit: %d %q", code, body)
+	}
 }
 
 // TestHTTPProxyWholeResponse: a small response the guest writes,
@@ -707,7 +723,7 @@ func (errWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe"
 func TestHTTPProxyRunningBound(t *testing.T) {
 	const hold = time.Second
 	ms := hold.Milliseconds()
-	url := serveC(t, ServeOptions{Grace: 5 * time.Second, maxRunning: 1, turnBudget: time.Minute})
+	url := serveC(t, Config{}, ServeOptions{Grace: 5 * time.Second, maxRunning: 1, turnBudget: time.Minute})
 	if took := getAll(t, url, fmt.Sprintf("/ticks?ms=%d", ms), fmt.Sprintf("/ticks?ms=%d", ms), "/"); took >= 2*hold {
 		t.Errorf("two waiting guests and a hello took %v: a waiting guest held the running slot", took)
 	}
@@ -715,7 +731,7 @@ func TestHTTPProxyRunningBound(t *testing.T) {
 		t.Errorf("two spinning guests took %v with one running slot: they ran at once", took)
 	}
 
-	url = serveC(t, ServeOptions{Grace: 5 * time.Second, maxRunning: 1, turnBudget: 100 * time.Millisecond})
+	url = serveC(t, Config{}, ServeOptions{Grace: 5 * time.Second, maxRunning: 1, turnBudget: 100 * time.Millisecond})
 	spun := make(chan time.Duration, 1)
 	go func() { spun <- getAll(t, url, fmt.Sprintf("/busy-ticks?ms=%d", 3*ms)) }()
 	time.Sleep(hold / 4)
@@ -725,10 +741,11 @@ func TestHTTPProxyRunningBound(t *testing.T) {
 	<-spun
 }
 
-// serveC serves http-c with opts (Stop is the test's end) and returns
-// its URL.
-func serveC(t *testing.T, opts ServeOptions) string {
-	prog, err := Prepare(Config{ModulePath: httpExample(t, "http-c.wasm")})
+// serveC serves http-c prepared with cfg (its ModulePath set here) and
+// opts (Stop is the test's end), and returns its URL.
+func serveC(t *testing.T, cfg Config, opts ServeOptions) string {
+	cfg.ModulePath = httpExample(t, "http-c.wasm")
+	prog, err := Prepare(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@
 //   GET /ticks?ms=M    "tick 1", a wait of M ms on a clock pollable, "tick 2",
 //                      each line flushed as it is written
 //   GET /busy-ticks?ms=M  the same, spinning on the clock instead of waiting
+//   GET /grow?mb=N     grows the memory by N MiB and writes to every page
+//                      of it: 200, or 507 when memory.grow is refused
 // Build (hack/build-http-examples.sh):
 //   clang --target=wasm32-unknown-unknown -nostdlib -O2 -Wl,--no-entry handler.c
 //   jco embed --wit world.wit ...; jco new ...
@@ -232,7 +234,18 @@ static uint64_t stream(handle outparam, int64_t n) {
 	return (uint64_t)n;
 }
 
-enum { MAX_TICK_MS = 10000 };
+enum { MAX_TICK_MS = 10000, MAX_GROW_MB = 4096, WASM_PAGE = 65536 };
+
+// grow asks for mb MiB more memory; the host refuses what would pass the
+// container's memory limit, and memory.grow then returns -1.
+static uint64_t grow(handle outparam, int64_t mb, int *status) {
+	size_t pages = (size_t)mb * (1 << 20) / WASM_PAGE;
+	size_t old = __builtin_wasm_memory_grow(0, pages);
+	if (old == (size_t)-1) return reply(outparam, *status = 507, "memory.grow refused\n");
+	volatile uint8_t *base = (uint8_t *)(old * WASM_PAGE);
+	for (size_t off = 0; off < pages * WASM_PAGE; off += 4096) base[off] = 1;
+	return reply(outparam, 200, "grown\n");
+}
 
 // ticks sends two lines ms apart: between them the guest waits on a
 // clock pollable, or (busy) spins on the clock without waiting. Each
@@ -304,6 +317,10 @@ void handle_request(handle request, handle outparam) {
 		int64_t ms = parse(path + qpos + 4, plen - qpos - 4);
 		if (ms < 0 || ms > MAX_TICK_MS) sent = reply(outparam, status = 400, "ms must be 0..10000\n");
 		else sent = ticks(outparam, ms, path[1] == 'b');
+	} else if (get && equal(path, qpos, "/grow") && prefix(path + qpos, plen - qpos, "?mb=")) {
+		int64_t mb = parse(path + qpos + 4, plen - qpos - 4);
+		if (mb < 0 || mb > MAX_GROW_MB) sent = reply(outparam, status = 400, "mb must be 0..4096\n");
+		else sent = grow(outparam, mb, &status);
 	} else if (get && equal(path, qpos, "/trap")) {
 		log_to(get_stderr(), (const char *[]){"http-c: trapping on purpose"}, 1);
 		__builtin_trap();

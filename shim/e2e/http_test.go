@@ -413,3 +413,46 @@ func TestHTTPBadInputs(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPMemoryLimit: under the container's memory limit (64 MiB), each
+// request's instance may grow its memory within the limit, one request
+// after another (32 MiB twice), is refused past it (100 MiB: memory.grow
+// fails, the handler answers 507), and the server serves on; nothing is
+// left after a kill.
+func TestHTTPMemoryLimit(t *testing.T) {
+	needDaemon(t)
+	needImageModule(t, httpArchive, "/http-c.wasm", httpScript)
+	c, _ := newClient(t)
+	ctx := httpContext(t)
+	id := containerID(t)
+	before := snapshotLeftovers(id)
+	addr := "127.0.0.1:" + strconv.Itoa(netPort(t))
+	ctr := newImageContainer(t, c, ctx, httpImage, id,
+		oci.WithHostNamespace(specs.NetworkNamespace),
+		oci.WithEnv([]string{httpAddrVar + "=" + addr}),
+		oci.WithProcessArgs("/http-c.wasm"),
+		oci.WithMemoryLimit(64<<20))
+	task, statusC := startGoTask(t, ctx, ctr, &taskOutput{})
+	base := "http://" + addr
+	waitServing(t, base, func() bool { return len(statusC) == 0 })
+	for _, tc := range []struct {
+		path string
+		code int
+	}{{"/grow?mb=32", 200}, {"/grow?mb=32", 200}, {"/grow?mb=100", 507}, {"/", 200}} {
+		resp, err := http.Get(base + tc.path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", tc.path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.code {
+			t.Errorf("GET %s: %d %q, want %d", tc.path, resp.StatusCode, body, tc.code)
+		}
+	}
+	killGoTask(t, ctx, task, statusC, syscall.SIGKILL, 137, false)
+	if err := ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil {
+		t.Errorf("delete container: %v", err)
+	}
+	expectNoLeftovers(t, before, id)
+	expectPortFree(t, addr)
+}
