@@ -127,7 +127,7 @@ const bodyChunk = 64 << 10
 // A flush the guest asks for is not a write to the connection at once:
 // it is done when the guest is about to wait on anything (sendPending,
 // from its p2Context's beforeWait), at the latest lateFlushDelay after
-// the request, and otherwise when the handler returns, where net/http
+// the flush, and otherwise when the handler returns, where net/http
 // writes the whole of a small response in one piece, with its length.
 // A hello answered with a flush per write took two writes to the socket
 // and chunked encoding; this way it takes one, as a native handler's.

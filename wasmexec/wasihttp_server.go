@@ -89,20 +89,26 @@ func (t *turn) start(ctx context.Context) bool {
 	case <-ctx.Done():
 		return false
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.held = true
-	t.timer = time.AfterFunc(t.budget, t.yield)
+	t.took()
 	return true
 }
 
 // resume takes a token again after a wait.
 func (t *turn) resume() {
 	t.gate <- struct{}{}
+	t.took()
+}
+
+// took starts the budget of the token just taken.
+func (t *turn) took() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.held = true
-	t.timer.Reset(t.budget)
+	if t.timer == nil {
+		t.timer = time.AfterFunc(t.budget, t.yield)
+	} else {
+		t.timer.Reset(t.budget)
+	}
 }
 
 // yield gives the token up, if the request still holds it: before a
@@ -465,11 +471,20 @@ func (sv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sv.finish(st, r, err)
 }
 
+// sink is where the response body goes once the response is set; nil
+// before, or for a response without a body.
+func (st *httpRequestState) sink() *responseSink {
+	if st.resp == nil || st.resp.body == nil {
+		return nil
+	}
+	return st.resp.body.sink
+}
+
 // sendPending sends the response bytes the guest flushed (its
 // beforeWait).
 func (st *httpRequestState) sendPending() {
-	if st.resp != nil && st.resp.body != nil {
-		st.resp.body.sink.sendPending()
+	if s := st.sink(); s != nil {
+		s.sendPending()
 	}
 }
 
@@ -477,13 +492,14 @@ func (st *httpRequestState) sendPending() {
 // returns. When the connection is to be cut, what the guest flushed
 // reaches the client first.
 func (st *httpRequestState) endResponse(cut bool) {
-	if st.resp == nil || st.resp.body == nil {
+	s := st.sink()
+	if s == nil {
 		return
 	}
 	if cut {
-		st.resp.body.sink.sendPending()
+		s.sendPending()
 	}
-	st.resp.body.sink.end()
+	s.end()
 }
 
 // handle runs the guest's handle on a fresh instance.
